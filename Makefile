@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test install install-dev services lint format migrate seed check-deploy
+
+run: install ## set up (embedded default unless DATABASE_URL/REDIS_URL are set) and start web + worker + beat
+	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
+
+test: install-dev services ## lint, then the whole suite against PostgreSQL and Redis on 127.0.0.1
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+services: ## make sure PostgreSQL and Redis answer on 127.0.0.1 (start or install them)
+	bash scripts/services.sh
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo

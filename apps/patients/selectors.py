@@ -1,0 +1,56 @@
+"""Reads of patient data: always through the tenancy gate, and audited when shown to a person."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django_scopes import scopes_disabled
+
+from apps.audit import events
+from apps.patients.models import Patient, RedFlagScreen
+
+
+def patient_list(*, user: Any, search: str = "") -> QuerySet[Patient]:
+    return Patient.objects.for_user(user).not_deleted().select_related("clinic").search(search)
+
+
+def access_patient(*, user: Any, patient_id: Any) -> Patient:
+    """The patient, if this user may see it; 404 otherwise (other clinic, deleted, malformed id)."""
+    try:
+        key = uuid.UUID(str(patient_id))
+    except ValueError:
+        raise Http404("No such patient.") from None
+    patient = patient_list(user=user).filter(pk=key).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+def patient_get(*, user: Any, patient_id: Any) -> Patient:
+    """The patient, for display: access-checked and recorded as a read."""
+    patient = access_patient(user=user, patient_id=patient_id)
+    events.record(action=events.Action.READ, obj=patient, actor=user)
+    return patient
+
+
+def mrn_in_use(*, organization_id: int, mrn: str, exclude_id: Any = None) -> bool:
+    # MRNs are unique across the whole organization, beyond the clinics the caller can see, so
+    # this one check looks past the scope. It answers yes/no only; it never returns the row.
+    with scopes_disabled():
+        taken = Patient.objects.filter(organization_id=organization_id, mrn__iexact=mrn.strip())
+        if exclude_id is not None:
+            taken = taken.exclude(pk=exclude_id)
+        return taken.exists()
+
+
+def latest_red_flag_screen(*, patient: Patient) -> RedFlagScreen | None:
+    return RedFlagScreen.objects.filter(patient=patient).order_by("-screened_at").first()
+
+
+def training_blocked(*, patient: Patient) -> bool:
+    """A `refer` screen blocks testing and training until a physician review clears it."""
+    screen = latest_red_flag_screen(patient=patient)
+    return screen is not None and screen.blocks_training

@@ -1,0 +1,138 @@
+"""Writes of patient data. Each is atomic and records its audit event in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit import events
+from apps.clinics.access import access_clinic
+from apps.clinics.models import Clinic
+from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
+from apps.patients.screening import IncompleteScreen, screen_result
+from apps.patients.selectors import mrn_in_use
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "mrn",
+        "given_name",
+        "family_name",
+        "birth_date",
+        "sex",
+        "height_cm",
+        "body_mass_kg",
+        "email",
+        "phone",
+        "preferred_language",
+        "email_reminder_consent",
+        "deceased_on",
+    }
+)
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+
+
+def _check_mrn(patient: Patient) -> None:
+    patient.mrn = patient.mrn.strip()
+    if mrn_in_use(organization_id=patient.organization_id, mrn=patient.mrn, exclude_id=patient.pk):
+        raise ValidationError({"mrn": "This MRN is already used in the organization."})
+
+
+def _save(patient: Patient) -> None:
+    _check_mrn(patient)
+    patient.full_clean(validate_constraints=False)
+    patient.save()
+
+
+@transaction.atomic
+def patient_create(*, actor: Any, clinic: Clinic, **fields: Any) -> Patient:
+    _check_fields(fields)
+    clinic = access_clinic(actor, clinic.pk)
+    patient = Patient(organization_id=clinic.organization_id, clinic=clinic, **fields)
+    if patient.email_reminder_consent:
+        patient.email_consent_changed_at = timezone.now()
+    _save(patient)
+    events.record(action=events.Action.CREATE, obj=patient, actor=actor)
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: Any, patient: Patient, clinic: Clinic | None = None, **changes: Any) -> Patient:
+    _check_fields(changes)
+    if clinic is not None and clinic.pk != patient.clinic_id:
+        clinic = access_clinic(actor, clinic.pk)
+        if clinic.organization_id != patient.organization_id:
+            raise ValidationError({"clinic": "A patient can move only between clinics of the same organization."})
+        patient.clinic = clinic
+    if "email_reminder_consent" in changes and changes["email_reminder_consent"] != patient.email_reminder_consent:
+        patient.email_consent_changed_at = timezone.now()
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    _save(patient)
+    events.record(action=events.Action.UPDATE, obj=patient, actor=actor)
+    return patient
+
+
+@transaction.atomic
+def patient_delete(*, actor: Any, patient: Patient) -> Patient:
+    """Soft delete: the record stays (nothing clinical is ever lost) but leaves every list."""
+    if patient.deleted_at is None:
+        patient.deleted_at = timezone.now()
+        patient.deleted_by = actor
+        patient.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        events.record(action=events.Action.DELETE, obj=patient, actor=actor)
+    return patient
+
+
+@transaction.atomic
+def red_flag_screen_record(
+    *,
+    actor: Any,
+    patient: Patient,
+    region: str,
+    answers: Mapping[str, bool],
+    screened_at: datetime | None = None,
+    clinic: Clinic | None = None,
+) -> RedFlagScreen:
+    try:
+        result = screen_result(region, answers)
+    except IncompleteScreen as error:
+        raise ValidationError({"answers": str(error)}) from None
+    screen = RedFlagScreen.objects.create(
+        patient=patient,
+        clinic=clinic or patient.clinic,
+        region=region,
+        answers=dict(answers),
+        result=result,
+        screened_by=actor,
+        screened_at=screened_at or timezone.now(),
+    )
+    events.record(action=events.Action.CREATE, obj=screen, actor=actor)
+    return screen
+
+
+@transaction.atomic
+def red_flag_review_record(*, actor: Any, screen: RedFlagScreen, outcome: str, note: str = "") -> RedFlagScreen:
+    """A physician's review of a `refer` screen: cleared to train, or referred out."""
+    if not actor.has_perm("patients.review_redflagscreen", screen):
+        raise PermissionDenied("Only a physician of the patient's clinic can review a red-flag screen.")
+    if outcome not in ReviewOutcome.values:
+        raise ValidationError({"review_outcome": "Choose cleared or referred out."})
+    if screen.reviewed_at is not None:
+        raise ValidationError({"review_outcome": "This screen has already been reviewed."})
+    screen.reviewed_by = actor
+    screen.reviewed_at = timezone.now()
+    screen.review_outcome = outcome
+    screen.review_note = note
+    screen.save(update_fields=["reviewed_by", "reviewed_at", "review_outcome", "review_note"])
+    events.record(action=events.Action.UPDATE, obj=screen, actor=actor)
+    return screen
