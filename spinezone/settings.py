@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.clinics",
     "apps.patients",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
