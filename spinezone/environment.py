@@ -13,12 +13,18 @@ from collections.abc import Mapping
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def read_str(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The value, or the default when unset or blank: `NAME=` in an .env file means "not set"."""
+    raw = environ.get(name, "").strip()
+    return raw or default
 
 
 def read_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
-    raw = environ.get(name)
-    if raw is None:
+    raw = environ.get(name, "")
+    if not raw.strip():
         return default
     word = raw.strip().lower()
     if word in TRUE_WORDS:
@@ -28,9 +34,7 @@ def read_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ)
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of true/false, 1/0, yes/no, on/off.")
 
 
-def read_int(
-    name: str, default: int, *, minimum: int, maximum: int, environ: Mapping[str, str] = os.environ
-) -> int:
+def read_int(name: str, default: int, *, minimum: int, maximum: int, environ: Mapping[str, str] = os.environ) -> int:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -44,10 +48,8 @@ def read_int(
 
 
 def read_list(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
-    raw = environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    items = [item.strip() for item in environ.get(name, "").split(",") if item.strip()]
+    return items or default
 
 
 def read_secret_key(debug: bool, environ: Mapping[str, str] = os.environ) -> str:
@@ -68,5 +70,10 @@ def read_secret_key(debug: bool, environ: Mapping[str, str] = os.environ) -> str
 def require_url_scheme(name: str, url: str, schemes: tuple[str, ...]) -> str:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in schemes:
-        raise ImproperlyConfigured(f"{name}={url!r} is not a supported URL: it must start with one of {', '.join(s + '://' for s in schemes)}.")
+        # The scheme only: the rest of the URL may hold a password, and this message goes to logs.
+        found = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise ImproperlyConfigured(
+            f"{name} is not a supported URL ({found}): it must start with one of "
+            f"{', '.join(s + '://' for s in schemes)}."
+        )
     return url

@@ -12,11 +12,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from spinezone.environment import read_bool, read_int, read_list, read_secret_key, require_url_scheme
+from spinezone.environment import read_bool, read_int, read_list, read_secret_key, read_str, require_url_scheme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-VAR_DIR = Path(env.str("SPINEZONE_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR = Path(read_str("SPINEZONE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = read_bool("DEBUG", default=False)
 SECRET_KEY = read_secret_key(DEBUG)
@@ -73,7 +73,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------
-DATABASE_URL = env.str("DATABASE_URL", default="")
+DATABASE_URL = read_str("DATABASE_URL", "")
 if DATABASE_URL:
     require_url_scheme("DATABASE_URL", DATABASE_URL, ("postgres", "postgresql", "pgsql", "sqlite"))
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
@@ -84,14 +84,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ---------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = read_str("REDIS_URL", "")
 if REDIS_URL:
     require_url_scheme("REDIS_URL", REDIS_URL, ("redis", "rediss"))
     CACHES = {"default": env.cache_url_config(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = read_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 require_url_scheme("CELERY_BROKER_URL", CELERY_BROKER_URL, ("redis", "rediss", "filesystem"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Embedded default: the worker and beat are separate processes, so the broker must outlive
@@ -121,15 +121,19 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # --- Email --------------------------------------------------------------------------------------
-EMAIL_URL = env.str("EMAIL_URL", default="")
+EMAIL_URL = read_str("EMAIL_URL", "")
 if EMAIL_URL:
-    require_url_scheme("EMAIL_URL", EMAIL_URL, ("smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail"))
+    require_url_scheme(
+        "EMAIL_URL",
+        EMAIL_URL,
+        ("smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail"),
+    )
     # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD, EMAIL_USE_TLS/SSL
     globals().update(env.email_url_config(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SpineZone <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "SpineZone <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = read_int("EMAIL_TIMEOUT", 20, minimum=1, maximum=300)
 
@@ -159,6 +163,10 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = read_bool("SECURE_COOKIES", default
 SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0, maximum=63_072_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = False
+# Preloading is a deployer's decision (a submission to browsers' lists, hard to undo), not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Load balancers probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if read_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -183,9 +191,11 @@ STORAGES = {
 }
 
 # --- Logging ------------------------------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_LEVEL = read_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={LOG_LEVEL!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -90,3 +90,8 @@ def patient_b(clinic_b):
 @pytest.fixture
 def patient_c(clinic_c):
     return factories.PatientFactory(clinic=clinic_c, family_name="Castillo", given_name="Cy", mrn="C-0001")
+
+
+@pytest.fixture
+def superuser(db):
+    return factories.UserFactory(username="root", is_superuser=True)

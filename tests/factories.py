@@ -8,7 +8,15 @@ import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
-from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind, Membership, Organization, OrganizationAdmin
+from apps.clinics.models import (
+    MACHINE_DEFAULTS,
+    Clinic,
+    Machine,
+    MachineKind,
+    Membership,
+    Organization,
+    OrganizationAdmin,
+)
 from apps.patients.models import Patient, Sex
 
 PASSWORD = "correct-horse-battery-staple"
@@ -54,6 +62,7 @@ class UserFactory(DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")

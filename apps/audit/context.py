@@ -6,6 +6,7 @@ thread the request id and client address through every call.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import uuid
@@ -43,7 +44,8 @@ def origin(request_id: str, ip_address: str | None, channel: str) -> Iterator[Or
 
 def new_request_id(supplied: str | None = None) -> str:
     """Keep a caller's X-Request-ID when it is well formed, so logs join across systems."""
-    if supplied and REQUEST_ID_PATTERN.match(supplied):
+    # fullmatch: `$` in match() would let a trailing newline through into the response header.
+    if supplied and REQUEST_ID_PATTERN.fullmatch(supplied):
         return supplied
     return uuid.uuid4().hex
 
@@ -56,9 +58,18 @@ def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_proxie
     """
     if trusted_proxies and forwarded_for:
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        if len(hops) >= trusted_proxies:
+        if len(hops) >= trusted_proxies and _is_ip_address(hops[-trusted_proxies]):
             return hops[-trusted_proxies]
     return remote_addr or None
+
+
+def _is_ip_address(value: str) -> bool:
+    # Anything else would make the audit INSERT (an inet column) fail, and the request with it.
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -31,7 +31,10 @@ class ClinicAdmin(ClinicScopedAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name", "is_active"]}),
         ("Contact", {"fields": ["address_line", "city", "postal_code", "country", "phone"]}),
-        ("Patient emails", {"fields": ["timezone", "quiet_hours_start", "quiet_hours_end", "email_display_name", "reply_to_email"]}),
+        (
+            "Patient emails",
+            {"fields": ["timezone", "quiet_hours_start", "quiet_hours_end", "email_display_name", "reply_to_email"]},
+        ),
     ]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -96,7 +99,17 @@ class EventAdmin(ScopedAdmin):
     Registered here rather than in apps.audit: audit knows no other app, and scoping needs the gate.
     """
 
-    list_display = ["occurred_at", "actor_label", "action", "object_type", "object_id", "patient_id", "clinic", "channel", "ip_address"]
+    list_display = [
+        "occurred_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "clinic",
+        "channel",
+        "ip_address",
+    ]
     list_filter = ["action", "channel", "object_type"]
     search_fields = ["=object_id", "actor_label", "=request_id"]
     date_hierarchy = "occurred_at"

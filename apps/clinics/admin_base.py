@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -44,6 +45,17 @@ class SpineZoneAdminSite(admin.AdminSite):
         return AuditedAutocompleteView.as_view(admin_site=self)(request)
 
 
+def _scoped_list_filter(model: Any, entry: Any) -> Any:
+    """A related-field filter named by its path offers only values found in the rows in scope.
+
+    Django's default related filter lists every row of the related model: every clinic of every
+    organization would be named in the sidebar of a clinic-scoped list.
+    """
+    if isinstance(entry, str) and get_fields_from_path(model, entry)[-1].is_relation:
+        return (entry, admin.RelatedOnlyFieldListFilter)
+    return entry
+
+
 def _users_for(user: Any) -> QuerySet:
     """Users a staff member may pick: colleagues at their clinics, and not-yet-assigned accounts."""
     users = get_user_model().objects.filter(is_active=True)
@@ -68,6 +80,9 @@ class ScopedAdmin(ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
         if obj is None:
             raise Http404("No such record in your clinics.")
         return obj
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return [_scoped_list_filter(self.model, entry) for entry in super().get_list_filter(request)]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.remote_field.model is get_user_model():

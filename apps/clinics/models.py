@@ -128,7 +128,9 @@ class Machine(models.Model):
     rom_min_deg = models.PositiveSmallIntegerField()
     rom_max_deg = models.PositiveSmallIntegerField()
     load_unit = models.CharField(max_length=8, choices=LoadUnit.choices)
-    load_increment = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    load_increment = models.DecimalField(
+        max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
     min_load = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
     max_load = models.DecimalField(max_digits=7, decimal_places=2)
     test_angles = models.JSONField(help_text="Standard isometric test angles in degrees, highest first.")
@@ -155,7 +157,7 @@ class Machine(models.Model):
 
     def clean(self) -> None:
         angles = self.test_angles
-        if not isinstance(angles, list) or not angles or not all(isinstance(a, int) for a in angles):
+        if not isinstance(angles, list) or not angles or not all(type(a) is int for a in angles):
             raise ValidationError({"test_angles": "Give the test angles as a list of whole degrees."})
         if len(set(angles)) != len(angles):
             raise ValidationError({"test_angles": "A test angle is listed twice."})

@@ -17,7 +17,7 @@ from apps.patients.services import EDITABLE_FIELDS
 class PatientAdminForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = "__all__"
+        fields = ["clinic", *sorted(EDITABLE_FIELDS)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -40,7 +40,19 @@ class PatientAdmin(PatientDataAdmin):
     fieldsets = [
         (None, {"fields": ["clinic", "mrn", "given_name", "family_name", "birth_date", "sex"]}),
         ("Body", {"fields": ["height_cm", "body_mass_kg"]}),
-        ("Contact and reminders", {"fields": ["email", "phone", "preferred_language", "email_reminder_consent", "email_consent_changed_at", "unsubscribed_at"]}),
+        (
+            "Contact and reminders",
+            {
+                "fields": [
+                    "email",
+                    "phone",
+                    "preferred_language",
+                    "email_reminder_consent",
+                    "email_consent_changed_at",
+                    "unsubscribed_at",
+                ]
+            },
+        ),
         ("Status", {"fields": ["deceased_on", "organization", "created_at", "updated_at"]}),
     ]
 
@@ -56,6 +68,12 @@ class PatientAdmin(PatientDataAdmin):
         else:
             saved = services.patient_create(actor=request.user, clinic=clinic, **fields)
         obj.pk, obj.organization_id = saved.pk, saved.organization_id
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
+        # A soft delete removes no row, so the rows that PROTECT a patient (its red-flag screens)
+        # must not block it, and the confirmation lists the patients alone.
+        objs = list(objs)
+        return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
 
     def delete_model(self, request: HttpRequest, obj: Patient) -> None:
         services.patient_delete(actor=request.user, patient=obj)
@@ -73,7 +91,17 @@ class RedFlagScreenAdmin(PatientDataAdmin):
     search_fields = ["patient__family_name", "=patient__mrn"]
     list_select_related = ["patient", "screened_by"]
     autocomplete_fields = ["patient"]
-    readonly_fields = ["result", "patient", "clinic", "region", "answers", "screened_by", "screened_at", "reviewed_by", "reviewed_at"]
+    readonly_fields = [
+        "result",
+        "patient",
+        "clinic",
+        "region",
+        "answers",
+        "screened_by",
+        "screened_at",
+        "reviewed_by",
+        "reviewed_at",
+    ]
     fields = [*readonly_fields, "review_outcome", "review_note"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -41,10 +42,8 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         if not term:
             return self
         query = Q(mrn__iexact=term) | Q(family_name__icontains=term) | Q(given_name__icontains=term)
-        try:
+        with contextlib.suppress(ValueError):
             query |= Q(birth_date=date.fromisoformat(term))
-        except ValueError:
-            pass
         return self.filter(query)
 
 
@@ -55,7 +54,9 @@ PatientManager = models.Manager.from_queryset(PatientQuerySet)
 class Patient(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey("clinics.Organization", on_delete=models.PROTECT, related_name="patients")
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="patients", verbose_name="home clinic")
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.PROTECT, related_name="patients", verbose_name="home clinic"
+    )
     mrn = models.CharField("MRN", max_length=32, help_text="Medical record number, unique in the organization.")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -162,13 +163,18 @@ class RedFlagScreenQuerySet(models.QuerySet["RedFlagScreen"]):
     def awaiting_review(self) -> RedFlagScreenQuerySet:
         return self.filter(result=ScreenResult.REFER, reviewed_at__isnull=True)
 
+    def blocking(self) -> RedFlagScreenQuerySet:
+        return self.filter(result=ScreenResult.REFER).exclude(review_outcome=ReviewOutcome.CLEARED)
+
 
 class RedFlagScreen(models.Model):
     """Red-flag screen before the first test and whenever new symptoms are reported."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="red_flag_screens")
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="+", help_text="Where it was done.")
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.PROTECT, related_name="+", help_text="Where it was done."
+    )
     region = models.CharField(max_length=8, choices=Region.choices)
     answers = models.JSONField(help_text="{item code: true when positive} for every item of the region.")
     result = models.CharField(max_length=8, choices=ScreenResult.choices, editable=False)
@@ -182,7 +188,9 @@ class RedFlagScreen(models.Model):
     review_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ScopedManager(clinic="patient__clinic", _manager_class=models.Manager.from_queryset(RedFlagScreenQuerySet))
+    objects = ScopedManager(
+        clinic="patient__clinic", _manager_class=models.Manager.from_queryset(RedFlagScreenQuerySet)
+    )
 
     class Meta:
         ordering = ["-screened_at"]
@@ -206,7 +214,3 @@ class RedFlagScreen(models.Model):
         return Subject(
             organization_id=self.patient.organization_id, clinic_id=self.patient.clinic_id, patient_id=self.patient_id
         )
-
-    @property
-    def blocks_training(self) -> bool:
-        return self.result == ScreenResult.REFER and self.review_outcome != ReviewOutcome.CLEARED

@@ -14,16 +14,20 @@ REFER = "refer"
 
 LUMBAR_ITEMS: dict[str, str] = {
     "major_trauma": "Possible fracture: major trauma",
-    "minor_trauma_older_or_osteoporotic": "Possible fracture: minor trauma or strenuous lifting in an older or osteoporotic patient",
+    "minor_trauma_older_or_osteoporotic": (
+        "Possible fracture: minor trauma or strenuous lifting in an older or osteoporotic patient"
+    ),
     "age_over_50_or_under_20": "Possible tumour or infection: age over 50 or under 20",
     "history_of_cancer": "Possible tumour or infection: history of cancer",
     "fever_chills_weight_loss": "Possible tumour or infection: fever, chills or unexplained weight loss",
-    "infection_risk_factors": "Possible infection: recent bacterial infection, IV drug use or immune suppression",
+    "infection_risk_factors": ("Possible infection: recent bacterial infection, IV drug use or immune suppression"),
     "supine_or_night_pain": "Possible tumour or infection: pain worse when supine, severe night pain",
     "saddle_anaesthesia": "Possible cauda equina: saddle anaesthesia",
     "bladder_dysfunction": "Possible cauda equina: recent bladder dysfunction",
     "progressive_neurological_deficit": "Possible cauda equina: severe or progressive neurological deficit in the legs",
-    "sphincter_or_motor_signs": "Possible cauda equina: lax anal sphincter, perianal sensory loss or major motor weakness",
+    "sphincter_or_motor_signs": (
+        "Possible cauda equina: lax anal sphincter, perianal sensory loss or major motor weakness"
+    ),
 }
 
 CERVICAL_ITEMS: dict[str, str] = {

@@ -51,6 +51,9 @@ def latest_red_flag_screen(*, patient: Patient) -> RedFlagScreen | None:
 
 
 def training_blocked(*, patient: Patient) -> bool:
-    """A `refer` screen blocks testing and training until a physician review clears it."""
-    screen = latest_red_flag_screen(patient=patient)
-    return screen is not None and screen.blocks_training
+    """A `refer` screen blocks testing and training until a physician review clears it.
+
+    Any such screen, not only the latest: a later all-clear screen by a therapist must not stand
+    in for the physician's review of the earlier positive one.
+    """
+    return RedFlagScreen.objects.filter(patient=patient).blocking().exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic
-from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
+from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome, ScreenResult
 from apps.patients.screening import IncompleteScreen, screen_result
 from apps.patients.selectors import mrn_in_use
 
@@ -103,13 +103,19 @@ def red_flag_screen_record(
     screened_at: datetime | None = None,
     clinic: Clinic | None = None,
 ) -> RedFlagScreen:
+    if not actor.has_perm("patients.add_redflagscreen", patient):
+        raise PermissionDenied("Only a clinician of the patient's clinic can record a red-flag screen.")
     try:
         result = screen_result(region, answers)
     except IncompleteScreen as error:
         raise ValidationError({"answers": str(error)}) from None
+    # Where it was done comes from the caller: like any clinic taken from input, it passes the gate.
+    clinic = patient.clinic if clinic is None else access_clinic(actor, clinic.pk)
+    if clinic.organization_id != patient.organization_id:
+        raise ValidationError({"clinic": "The screen must be done at a clinic of the patient's organization."})
     screen = RedFlagScreen.objects.create(
         patient=patient,
-        clinic=clinic or patient.clinic,
+        clinic=clinic,
         region=region,
         answers=dict(answers),
         result=result,
@@ -127,6 +133,8 @@ def red_flag_review_record(*, actor: Any, screen: RedFlagScreen, outcome: str, n
         raise PermissionDenied("Only a physician of the patient's clinic can review a red-flag screen.")
     if outcome not in ReviewOutcome.values:
         raise ValidationError({"review_outcome": "Choose cleared or referred out."})
+    if screen.result != ScreenResult.REFER:
+        raise ValidationError({"review_outcome": "Only a screen with a positive item needs a physician review."})
     if screen.reviewed_at is not None:
         raise ValidationError({"review_outcome": "This screen has already been reviewed."})
     screen.reviewed_by = actor
