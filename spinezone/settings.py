@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.clinics",
     "apps.patients",
+    "apps.assessments",
+    "apps.programs",
     "apps.demo",
 ]
 

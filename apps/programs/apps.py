@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ProgramsConfig(AppConfig):
+    name = "apps.programs"
+    verbose_name = "Programs"
+
+    def ready(self) -> None:
+        from apps.programs import permissions  # noqa: F401  (registers the role predicates)
