@@ -261,7 +261,9 @@ class TrainingSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Session {self.performed_at:%Y-%m-%d %H:%M}: {self.load} {self.get_load_unit_display()}, {self.reps} reps"
+        return (
+            f"Session {self.performed_at:%Y-%m-%d %H:%M}: {self.load} {self.get_load_unit_display()}, {self.reps} reps"
+        )
 
     def audit_subject(self) -> Subject:
         return Subject(
