@@ -1,14 +1,17 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of theirs.
 SHELL := /bin/bash
+# A step that fails leaves no half-made target behind (a venv without pip, a stamp without packages).
+.DELETE_ON_ERROR:
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: run test install install-dev services lint format migrate seed check-deploy
 
 run: install ## set up (embedded default unless DATABASE_URL/REDIS_URL are set) and start web + worker + beat
-	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
 test: install-dev services ## lint, then the whole suite against PostgreSQL and Redis on 127.0.0.1
 	$(VENV)/bin/ruff check .
@@ -19,7 +22,8 @@ install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { echo "$(PYTHON) has no venv/ensurepip: install python3-venv (Debian) and run again." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 
 $(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
+# Loopback by default: the demo runs with DEBUG on and a published password. HOST=0.0.0.0 to share it.
+HOST=${HOST:-127.0.0.1}
 export DEBUG=${DEBUG:-true}
 mkdir -p var
 
@@ -27,13 +29,13 @@ trap stop INT TERM EXIT
 pids+=($!)
 "$PY" -m celery -A spinezone beat --loglevel INFO &
 pids+=($!)
-"$PY" manage.py runserver "0.0.0.0:$PORT" --noreload &
+"$PY" manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
 
 sleep 2
 cat <<MSG
 
-SpineZone is running: http://localhost:$PORT/admin/
+SpineZone is running: http://$HOST:$PORT/admin/
 (the demo logins are listed above; mail goes to ${EMAIL_URL:-var/mail/})
 Press Ctrl-C to stop web, worker and beat.
 MSG

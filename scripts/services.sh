@@ -32,11 +32,24 @@ wait_for() {  # wait_for <what> <command...>
 
 postgres_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT"; }
 
+trust_loopback() {  # a cluster we just installed: let user postgres in from 127.0.0.1 without a password
+  local hba
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
+  say "trusting loopback connections in $hba (a freshly installed, test-only cluster)"
+  sed -i -E 's#^(host\s+all\s+all\s+(127\.0\.0\.1/32|::1/128)\s+)\S+#\1trust#' "$hba"
+}
+
 ensure_postgres() {
-  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  if postgres_up; then
+    :
+  elif ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt_install postgresql
+    trust_loopback
+    installed_postgres=1
+  fi
+  local version
+  version=$(pg_lsclusters --no-header 2>/dev/null | awk '$2 == "main" {print $1}' | sort -V | tail -n 1)
   if ! postgres_up; then
-    local version
-    version=$(pg_lsclusters --no-header | awk '$2 == "main" {print $1}' | sort -V | tail -n 1)
     if [ -z "$version" ]; then
       say "no PostgreSQL cluster named main exists" >&2
       exit 1
@@ -45,6 +58,7 @@ ensure_postgres() {
     pg_ctlcluster --skip-systemctl-redirect "$version" main start
   fi
   wait_for PostgreSQL postgres_up
+  if [ -n "${installed_postgres:-}" ]; then pg_ctlcluster --skip-systemctl-redirect "$version" main reload; fi
   if ! psql -h "$PGHOST" -p "$PGPORT" -U postgres -Atqc 'select 1' >/dev/null 2>&1; then
     say "PostgreSQL on $PGHOST:$PGPORT does not accept user postgres without a password (trust auth expected)" >&2
     exit 1
@@ -54,7 +68,7 @@ ensure_postgres() {
 redis_up() { redis-cli -h "$PGHOST" -p "$REDIS_PORT" ping | grep -q PONG; }
 
 ensure_redis() {
-  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  if ! redis_up && ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server; fi
   if ! redis_up; then
     say "starting Redis"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no

@@ -23,6 +23,17 @@ def _unscoped_test_code():
 
 
 @pytest.fixture
+def signed_in(client):
+    """`signed_in(user)`: the test client, logged in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def organization(db):
     return factories.OrganizationFactory(name="Acme Spine", slug="acme")
 

@@ -6,10 +6,16 @@ newcomer's `make run` sees.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,11 +45,20 @@ print(json.dumps({
 """
 
 
-def manage(*args: str, var_dir: Path) -> subprocess.CompletedProcess:
+def embedded_env(var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env.update(DEBUG="true", SPINEZONE_VAR_DIR=str(var_dir))
+    return env
+
+
+def manage(*args: str, var_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=embedded_env(var_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -63,3 +78,63 @@ def test_with_no_services_configured_it_runs_on_sqlite_a_filesystem_broker_and_f
     assert seen["cache"].endswith("LocMemCache")
     assert (tmp_path / "spinezone.sqlite3").exists()
     assert (tmp_path / "broker").is_dir()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+def sign_in(base: str, username: str) -> urllib.request.OpenerDirector:
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    page = browser.open(f"{base}/admin/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = {"csrfmiddlewaretoken": token, "username": username, "password": "spinezone-demo-2026", "next": "/admin/"}
+    request = urllib.request.Request(
+        f"{base}/admin/login/", data=urllib.parse.urlencode(form).encode(), headers={"Referer": f"{base}/admin/login/"}
+    )
+    landed = browser.open(request)
+    assert landed.url.endswith("/admin/"), "the demo login was refused"
+    return browser
+
+
+@pytest.mark.slow
+def test_the_run_commands_steps_bring_up_the_demo_and_a_staff_login_sees_its_own_clinic_only(tmp_path):
+    """What `make run` does, minus the virtualenv: migrate, seed_demo, serve; then use it."""
+    for step in (("migrate", "--noinput"), ("seed_demo",)):
+        done = manage(*step, var_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert "lj.frontdesk" in done.stdout
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=embedded_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/admin/login/")
+        assert urllib.request.urlopen(f"{base}/admin/login/").status == 200
+
+        patients = sign_in(base, "lj.frontdesk").open(f"{base}/admin/patients/patient/?all=").read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert len(set(re.findall(r"LJ-\d{6}", patients))) == 24
+    assert "CHI-" not in patients

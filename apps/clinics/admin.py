@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from apps.audit.models import Event
 from apps.clinics.access import administered_clinic_ids, administered_organization_ids, restrict
-from apps.clinics.admin_base import ClinicScopedAdmin, ScopedAdmin
+from apps.clinics.admin_base import ClinicScopedAdmin, ScopedAdmin, organization_choices
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin
 
 
@@ -39,7 +39,7 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "organization":
-            kwargs["queryset"] = restrict(Organization.objects.all(), administered_organization_ids(request.user), "id")
+            kwargs["queryset"] = organization_choices(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Clinic | None = None) -> list[str]:
@@ -88,7 +88,7 @@ class OrganizationAdminModelAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "organization":
-            kwargs["queryset"] = restrict(Organization.objects.all(), administered_organization_ids(request.user), "id")
+            kwargs["queryset"] = organization_choices(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

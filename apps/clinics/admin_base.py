@@ -17,7 +17,8 @@ from django.http import Http404, HttpRequest
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 
 from apps.audit import events
-from apps.clinics.access import restrict, visible_clinic_ids
+from apps.clinics.access import administered_organization_ids, restrict, visible_clinic_ids
+from apps.clinics.models import Organization
 
 
 def holds_patient_data(obj: Any) -> bool:
@@ -57,13 +58,23 @@ def _scoped_list_filter(model: Any, entry: Any) -> Any:
 
 
 def _users_for(user: Any) -> QuerySet:
-    """Users a staff member may pick: colleagues at their clinics, and not-yet-assigned accounts."""
+    """Users a staff member may pick: colleagues at their clinics.
+
+    Accounts not yet assigned anywhere belong to no clinic, so only an organization admin (who
+    onboards staff) is offered them; a clinic admin never sees usernames beyond their clinics.
+    """
     users = get_user_model().objects.filter(is_active=True)
     clinic_ids = visible_clinic_ids(user)
     if clinic_ids is None:
         return users
-    unassigned = Q(memberships__isnull=True, organization_admins__isnull=True, is_superuser=False)
-    return users.filter(Q(memberships__clinic_id__in=clinic_ids) | unassigned).distinct()
+    offered = Q(memberships__clinic_id__in=clinic_ids)
+    if administered_organization_ids(user):
+        offered |= Q(memberships__isnull=True, organization_admins__isnull=True, is_superuser=False)
+    return users.filter(offered).distinct()
+
+
+def organization_choices(user: Any) -> QuerySet:
+    return restrict(Organization.objects.all(), administered_organization_ids(user), "id")
 
 
 class ScopedAdmin(ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
@@ -107,9 +118,16 @@ class ClinicScopedAdmin(ScopedAdmin):
 
 
 class PatientDataAdmin(ClinicScopedAdmin):
-    """Admin of rows holding patient data: every row shown is recorded as a read."""
+    """Admin of rows holding patient data: every row shown is recorded as a read.
+
+    Rows of a soft-deleted patient leave the admin with the patient.
+    """
 
     clinic_field = "patient__clinic"
+    deleted_field = "patient__deleted_at"
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return super().scope(request, queryset).filter(**{f"{self.deleted_field}__isnull": True})
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)

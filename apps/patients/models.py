@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django_scopes import ScopedManager
 
 from apps.audit.events import Subject
@@ -91,8 +92,10 @@ class Patient(models.Model):
     class Meta:
         ordering = ["family_name", "given_name", "id"]
         constraints = [
+            # MRNs are compared without case, as staff type them: "a-12" and "A-12" are one patient.
             models.UniqueConstraint(
-                fields=["organization", "mrn"],
+                Upper("mrn"),
+                "organization",
                 name="patient_mrn_unique_in_organization",
                 violation_error_message="This MRN is already used in the organization.",
             ),

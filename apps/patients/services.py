@@ -15,7 +15,7 @@ from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome, ScreenResult
 from apps.patients.screening import IncompleteScreen, screen_result
-from apps.patients.selectors import mrn_in_use
+from apps.patients.selectors import access_patient, mrn_in_use
 
 EDITABLE_FIELDS = frozenset(
     {
@@ -39,6 +39,19 @@ def _check_fields(fields: Mapping[str, Any]) -> None:
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+
+
+def _check_may(actor: Any, perm: str, patient: Patient, refusal: str) -> None:
+    """404 outside the actor's clinics (the gate), then 403 for a role that may not do this."""
+    access_patient(user=actor, patient_id=patient.pk)
+    if not actor.has_perm(perm, patient):
+        raise PermissionDenied(refusal)
+
+
+def patient_move_problem(*, patient: Patient, clinic: Clinic) -> str | None:
+    if clinic.organization_id != patient.organization_id:
+        return "A patient can move only between clinics of the same organization."
+    return None
 
 
 def _check_mrn(patient: Patient) -> None:
@@ -68,10 +81,12 @@ def patient_create(*, actor: Any, clinic: Clinic, **fields: Any) -> Patient:
 @transaction.atomic
 def patient_update(*, actor: Any, patient: Patient, clinic: Clinic | None = None, **changes: Any) -> Patient:
     _check_fields(changes)
+    _check_may(actor, "patients.change_patient", patient, "This role cannot change patients.")
     if clinic is not None and clinic.pk != patient.clinic_id:
         clinic = access_clinic(actor, clinic.pk)
-        if clinic.organization_id != patient.organization_id:
-            raise ValidationError({"clinic": "A patient can move only between clinics of the same organization."})
+        problem = patient_move_problem(patient=patient, clinic=clinic)
+        if problem:
+            raise ValidationError({"clinic": problem})
         patient.clinic = clinic
     if "email_reminder_consent" in changes and changes["email_reminder_consent"] != patient.email_reminder_consent:
         patient.email_consent_changed_at = timezone.now()
@@ -85,6 +100,7 @@ def patient_update(*, actor: Any, patient: Patient, clinic: Clinic | None = None
 @transaction.atomic
 def patient_delete(*, actor: Any, patient: Patient) -> Patient:
     """Soft delete: the record stays (nothing clinical is ever lost) but leaves every list."""
+    _check_may(actor, "patients.delete_patient", patient, "Only a clinic admin can delete a patient.")
     if patient.deleted_at is None:
         patient.deleted_at = timezone.now()
         patient.deleted_by = actor
@@ -103,8 +119,12 @@ def red_flag_screen_record(
     screened_at: datetime | None = None,
     clinic: Clinic | None = None,
 ) -> RedFlagScreen:
-    if not actor.has_perm("patients.add_redflagscreen", patient):
-        raise PermissionDenied("Only a clinician of the patient's clinic can record a red-flag screen.")
+    _check_may(
+        actor,
+        "patients.add_redflagscreen",
+        patient,
+        "Only a clinician of the patient's clinic can record a red-flag screen.",
+    )
     try:
         result = screen_result(region, answers)
     except IncompleteScreen as error:
@@ -126,21 +146,37 @@ def red_flag_screen_record(
     return screen
 
 
-@transaction.atomic
-def red_flag_review_record(*, actor: Any, screen: RedFlagScreen, outcome: str, note: str = "") -> RedFlagScreen:
-    """A physician's review of a `refer` screen: cleared to train, or referred out."""
-    if not actor.has_perm("patients.review_redflagscreen", screen):
-        raise PermissionDenied("Only a physician of the patient's clinic can review a red-flag screen.")
-    if outcome not in ReviewOutcome.values:
-        raise ValidationError({"review_outcome": "Choose cleared or referred out."})
+def screen_review_problem(*, screen: RedFlagScreen, outcome: str) -> str | None:
+    """Why this review cannot be recorded, or None: shared by the service and the admin form."""
     if screen.result != ScreenResult.REFER:
-        raise ValidationError({"review_outcome": "Only a screen with a positive item needs a physician review."})
+        return "Only a screen with a positive item needs a physician review."
     if screen.reviewed_at is not None:
+        return "This screen has already been reviewed."
+    if outcome not in ReviewOutcome.values:
+        return "Choose cleared or referred out."
+    return None
+
+
+@transaction.atomic
+def red_flag_screen_review(*, actor: Any, screen: RedFlagScreen, outcome: str, note: str = "") -> RedFlagScreen:
+    """A physician's review of a `refer` screen: cleared to train, or referred out."""
+    _check_may(
+        actor,
+        "patients.review_redflagscreen",
+        screen.patient,
+        "Only a physician of the patient's clinic can review a red-flag screen.",
+    )
+    problem = screen_review_problem(screen=screen, outcome=outcome)
+    if problem:
+        raise ValidationError({"review_outcome": problem})
+    reviewed_at = timezone.now()
+    # Compare-and-set: of two physicians saving at once, one review wins and the other is told.
+    won = RedFlagScreen.objects.filter(pk=screen.pk, reviewed_at__isnull=True).update(
+        reviewed_by=actor, reviewed_at=reviewed_at, review_outcome=outcome, review_note=note
+    )
+    if not won:
         raise ValidationError({"review_outcome": "This screen has already been reviewed."})
-    screen.reviewed_by = actor
-    screen.reviewed_at = timezone.now()
-    screen.review_outcome = outcome
-    screen.review_note = note
-    screen.save(update_fields=["reviewed_by", "reviewed_at", "review_outcome", "review_note"])
+    screen.reviewed_by, screen.reviewed_at = actor, reviewed_at
+    screen.review_outcome, screen.review_note = outcome, note
     events.record(action=events.Action.UPDATE, obj=screen, actor=actor)
     return screen

@@ -17,15 +17,6 @@ PROXY_ADDRESS = "10.0.0.2"
 
 
 @pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def more_a_patients(clinic_a):
     return factories.PatientFactory.create_batch(2, clinic=clinic_a)
 

@@ -32,15 +32,6 @@ def cast(request, patient_a, patient_b, patient_c):
     return request.getfixturevalue
 
 
-@pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 def autocomplete(client, term):
     return client.get(
         reverse("admin:autocomplete"),

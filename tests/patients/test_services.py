@@ -234,11 +234,12 @@ def test_patient_delete_keeps_the_row_and_hides_it(clinic_admin_a, patient_a):
     )
 
 
-def test_deleting_a_deleted_patient_again_writes_nothing_more(clinic_admin_a, patient_a):
+def test_a_deleted_patient_is_404_to_a_second_delete_which_writes_nothing_more(clinic_admin_a, patient_a):
     services.patient_delete(actor=clinic_admin_a, patient=patient_a)
     first = Patient.objects.get(pk=patient_a.pk).deleted_at
 
-    services.patient_delete(actor=clinic_admin_a, patient=Patient.objects.get(pk=patient_a.pk))
+    with pytest.raises(Http404):
+        services.patient_delete(actor=clinic_admin_a, patient=Patient.objects.get(pk=patient_a.pk))
 
     assert Patient.objects.get(pk=patient_a.pk).deleted_at == first
     assert Event.objects.filter(action=Action.DELETE).count() == 1
@@ -305,7 +306,7 @@ def test_a_later_clear_screen_does_not_lift_the_block_only_a_physician_review_do
     services.red_flag_screen_record(actor=clinician_a, patient=patient_a, region="lumbar", answers=ALL_CLEAR)
     assert training_blocked(patient=patient_a)
 
-    services.red_flag_review_record(actor=physician_a, screen=referred, outcome=ReviewOutcome.CLEARED)
+    services.red_flag_screen_review(actor=physician_a, screen=referred, outcome=ReviewOutcome.CLEARED)
     assert not training_blocked(patient=patient_a)
 
 
@@ -367,7 +368,7 @@ def referred_screen(clinician_a, patient_a):
 
 
 def test_a_physicians_review_clears_a_referred_patient(physician_a, patient_a, referred_screen):
-    services.red_flag_review_record(
+    services.red_flag_screen_review(
         actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.CLEARED, note="Old, treated; no symptoms."
     )
 
@@ -383,15 +384,26 @@ def test_a_physicians_review_clears_a_referred_patient(physician_a, patient_a, r
 
 
 def test_a_physicians_referral_out_keeps_training_blocked(physician_a, patient_a, referred_screen):
-    services.red_flag_review_record(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.REFERRED_OUT)
+    services.red_flag_screen_review(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.REFERRED_OUT)
 
     assert training_blocked(patient=patient_a)
 
 
-@pytest.mark.parametrize("reviewer", ["clinician_a", "clinic_admin_a", "org_admin", "physician_b"])
-def test_only_a_physician_of_the_patients_clinic_may_review(request, referred_screen, reviewer, nothing_written):
-    with pytest.raises(PermissionDenied):
-        services.red_flag_review_record(
+@pytest.mark.parametrize(
+    ("reviewer", "refusal"),
+    [
+        ("clinician_a", PermissionDenied),
+        ("clinic_admin_a", PermissionDenied),
+        ("org_admin", PermissionDenied),
+        # Outside the patient's clinics the gate answers first: the patient does not exist for them.
+        ("physician_b", Http404),
+    ],
+)
+def test_only_a_physician_of_the_patients_clinic_may_review(
+    request, referred_screen, reviewer, refusal, nothing_written
+):
+    with pytest.raises(refusal):
+        services.red_flag_screen_review(
             actor=request.getfixturevalue(reviewer), screen=referred_screen, outcome=ReviewOutcome.CLEARED
         )
 
@@ -401,14 +413,14 @@ def test_only_a_physician_of_the_patients_clinic_may_review(request, referred_sc
 
 def test_a_review_needs_a_known_outcome(physician_a, referred_screen, nothing_written):
     with pytest.raises(ValidationError):
-        services.red_flag_review_record(actor=physician_a, screen=referred_screen, outcome="maybe")
+        services.red_flag_screen_review(actor=physician_a, screen=referred_screen, outcome="maybe")
 
 
 def test_a_screen_is_reviewed_once(physician_a, referred_screen):
-    services.red_flag_review_record(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.REFERRED_OUT)
+    services.red_flag_screen_review(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.REFERRED_OUT)
 
     with pytest.raises(ValidationError):
-        services.red_flag_review_record(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.CLEARED)
+        services.red_flag_screen_review(actor=physician_a, screen=referred_screen, outcome=ReviewOutcome.CLEARED)
     referred_screen.refresh_from_db()
     assert referred_screen.review_outcome == ReviewOutcome.REFERRED_OUT
 
@@ -424,7 +436,7 @@ def test_a_clear_screen_needs_no_physician_review(clinician_a, physician_a, pati
     screen = services.red_flag_screen_record(actor=clinician_a, patient=patient_a, region="lumbar", answers=ALL_CLEAR)
 
     with pytest.raises(ValidationError) as refused:
-        services.red_flag_review_record(actor=physician_a, screen=screen, outcome=ReviewOutcome.CLEARED)
+        services.red_flag_screen_review(actor=physician_a, screen=screen, outcome=ReviewOutcome.CLEARED)
 
     assert "review_outcome" in refused.value.message_dict
     screen.refresh_from_db()
@@ -438,3 +450,18 @@ def test_a_screen_at_a_clinic_of_another_organization_is_refused(member_of_a_and
         )
 
     assert "clinic" in refused.value.message_dict
+
+
+def test_patient_update_of_another_clinics_patient_is_404(clinician_b, patient_a, nothing_written):
+    with pytest.raises(Http404):
+        services.patient_update(actor=clinician_b, patient=patient_a, given_name="Changed")
+
+
+def test_a_clinician_may_not_delete_a_patient(clinician_a, patient_a, nothing_written):
+    with pytest.raises(PermissionDenied):
+        services.patient_delete(actor=clinician_a, patient=patient_a)
+
+
+def test_a_screen_of_another_clinics_patient_is_404(clinician_b, patient_a, nothing_written):
+    with pytest.raises(Http404):
+        services.red_flag_screen_record(actor=clinician_b, patient=patient_a, region="lumbar", answers=ALL_CLEAR)
