@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from apps.assessments import scoring
+from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
 from apps.clinics.models import (
     MACHINE_DEFAULTS,
     Clinic,
@@ -17,7 +21,7 @@ from apps.clinics.models import (
     Organization,
     OrganizationAdmin,
 )
-from apps.patients.models import Patient, Sex
+from apps.patients.models import Patient, Region, Sex
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -119,3 +123,133 @@ class PatientFactory(DjangoModelFactory):
     body_mass_kg = 78
     email = factory.LazyAttribute(lambda p: f"{p.given_name.lower()}.{p.family_name.lower()}@example.test")
     email_reminder_consent = True
+
+
+# A plausible curve in N·m at each machine's standard angles, strongest in mid-range.
+DEFAULT_CURVES: dict[str, tuple[tuple[int, int], ...]] = {
+    MachineKind.LUMBAR_EXTENSION: ((72, 150), (60, 190), (48, 220), (36, 240), (24, 250), (12, 240), (0, 230)),
+    MachineKind.CERVICAL_EXTENSION: (
+        (126, 20),
+        (108, 26),
+        (90, 32),
+        (72, 38),
+        (54, 42),
+        (36, 44),
+        (18, 42),
+        (0, 40),
+    ),
+}
+
+
+class StrengthTestFactory(DjangoModelFactory):
+    """A test whose points are `curve` [(angle, N·m)], recorded in N·m; peak and index follow from it."""
+
+    class Meta:
+        model = StrengthTest
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.SelfAttribute("patient.clinic")
+    machine = factory.SubFactory(MachineFactory, clinic=factory.SelfAttribute("..clinic"))
+    recorded_by = factory.SubFactory(UserFactory)
+    region = factory.LazyAttribute(
+        lambda t: Region.LUMBAR if t.machine.kind == MachineKind.LUMBAR_EXTENSION else Region.CERVICAL
+    )
+    performed_at = factory.LazyFunction(timezone.now)
+    is_familiarization = False
+    curve = factory.LazyAttribute(lambda t: DEFAULT_CURVES[t.machine.kind])
+    rom_min_deg = factory.LazyAttribute(lambda t: min(angle for angle, _ in t.curve))
+    rom_max_deg = factory.LazyAttribute(lambda t: max(angle for angle, _ in t.curve))
+    peak_torque_nm = factory.LazyAttribute(lambda t: max(Decimal(torque) for _, torque in t.curve))
+    strength_index_nm_deg = factory.LazyAttribute(
+        lambda t: scoring.strength_index(t.curve).quantize(scoring.ONE_DECIMAL, ROUND_HALF_UP)
+    )
+
+    @classmethod
+    def _build(cls, model_class, *args, curve, **kwargs):
+        return super()._build(model_class, *args, **kwargs)
+
+    @classmethod
+    def _create(cls, model_class, *args, curve, **kwargs):
+        test = super()._create(model_class, *args, **kwargs)
+        StrengthTestPoint.objects.bulk_create(
+            StrengthTestPoint(test=test, angle_deg=angle, torque=torque, unit=scoring.N_M, torque_nm=torque)
+            for angle, torque in curve
+        )
+        return test
+
+
+def _score(response) -> scoring.Score:
+    if response.instrument == scoring.PAIN_NRS:
+        return scoring.nrs_score(response.answers[0])
+    scorer = scoring.odi_score if response.instrument == scoring.ODI else scoring.ndi_score
+    return scorer(response.answers)
+
+
+class QuestionnaireResponseFactory(DjangoModelFactory):
+    """A response whose score, percent, band and count follow from `answers` (ten sections, or [rating])."""
+
+    class Meta:
+        model = QuestionnaireResponse
+
+    class Params:
+        result = factory.LazyAttribute(_score)
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.SelfAttribute("patient.clinic")
+    recorded_by = factory.SubFactory(UserFactory)
+    instrument = scoring.ODI
+    completed_at = factory.LazyFunction(timezone.now)
+    answers = factory.LazyAttribute(lambda r: [4] if r.instrument == scoring.PAIN_NRS else [2] * 10)
+    score = factory.LazyAttribute(lambda r: r.result.value)
+    percent = factory.LazyAttribute(lambda r: r.result.percent)
+    band = factory.LazyAttribute(lambda r: r.result.band or "")
+    answered = factory.LazyAttribute(lambda r: r.result.answered)
+
+
+# Programs and sessions. Imported here, not at the top, so that this block is one self-contained append.
+from apps.programs.models import Program, ProgramStatus, SessionStatus, TrainingSession  # noqa: E402
+
+MACHINE_KIND_OF_REGION = {Region.LUMBAR: MachineKind.LUMBAR_EXTENSION, Region.CERVICAL: MachineKind.CERVICAL_EXTENSION}
+
+
+class ProgramFactory(DjangoModelFactory):
+    """A draft program with the default prescription and a start load; start it with `program_start`."""
+
+    class Meta:
+        model = Program
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.SelfAttribute("patient.clinic")
+    region = Region.LUMBAR
+    machine_kind = factory.LazyAttribute(lambda p: MACHINE_KIND_OF_REGION[p.region])
+    load_unit = factory.LazyAttribute(lambda p: MACHINE_DEFAULTS[p.machine_kind]["load_unit"])
+    status = ProgramStatus.DRAFT
+    prescribed_by = factory.SubFactory(UserFactory)
+    start_load = factory.LazyAttribute(lambda p: Decimal(100) if p.region == Region.LUMBAR else Decimal(300))
+
+
+class TrainingSessionFactory(DjangoModelFactory):
+    """A completed set at the program's current load, reps in range: rows only, no program recompute."""
+
+    class Meta:
+        model = TrainingSession
+
+    program = factory.SubFactory(ProgramFactory)
+    patient = factory.SelfAttribute("program.patient")
+    clinic = factory.SelfAttribute("program.clinic")
+    machine = factory.SubFactory(
+        MachineFactory, clinic=factory.SelfAttribute("..clinic"), kind=factory.SelfAttribute("..program.machine_kind")
+    )
+    supervisor = factory.SubFactory(UserFactory)
+    performed_at = factory.LazyFunction(timezone.now)
+    status = SessionStatus.COMPLETED
+    rom_min_deg = factory.SelfAttribute("machine.rom_min_deg")
+    rom_max_deg = factory.SelfAttribute("machine.rom_max_deg")
+    load = factory.LazyAttribute(lambda s: s.program.current_load or s.program.start_load)
+    load_unit = factory.SelfAttribute("program.load_unit")
+    reps = 10
+    time_under_load_s = 90
+    reached_failure = True
+    pain_before = 2
+    pain_after = 2
+    proposed_load = factory.SelfAttribute("load")

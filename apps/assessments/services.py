@@ -1,0 +1,255 @@
+"""Writes of assessments: strength tests and questionnaires. Each is atomic and audited in its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.assessments import scoring
+from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest, StrengthTestPoint, TorqueUnit
+from apps.audit import events
+from apps.clinics.access import access_clinic
+from apps.clinics.models import Clinic, Machine, MachineKind
+from apps.patients.models import Patient, Region
+from apps.patients.selectors import access_patient, training_blocked
+
+# A tablet's clock running a little ahead of the server's does not make a test "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+TWO_DECIMALS = Decimal("0.01")
+REGION_OF_MACHINE = {
+    MachineKind.LUMBAR_EXTENSION: Region.LUMBAR,
+    MachineKind.CERVICAL_EXTENSION: Region.CERVICAL,
+}
+SECTION_SCORES = {scoring.ODI: scoring.odi_score, scoring.NDI: scoring.ndi_score}
+
+Point = tuple[int, Decimal | int | str]
+
+
+# Shared checks
+
+
+def _check_may(actor: Any, perm: str, patient: Patient, refusal: str) -> None:
+    """Deleted is a validation error; then 404 outside the actor's clinics (the gate); then 403 for the role."""
+    if patient.is_deleted:
+        raise ValidationError({"patient": "This patient has been deleted."})
+    access_patient(user=actor, patient_id=patient.pk)
+    if not actor.has_perm(perm, patient):
+        raise PermissionDenied(refusal)
+
+
+def _moment_problem(moment: object) -> str | None:
+    if not isinstance(moment, datetime) or timezone.is_naive(moment):
+        return "Give a date and time with its time zone."
+    if moment > timezone.now() + CLOCK_SKEW:
+        return "This is in the future."
+    return None
+
+
+def _record_clinic(actor: Any, patient: Patient, clinic: Clinic | None) -> int:
+    """Where it was done: the patient's home clinic unless the caller names one (which passes the gate)."""
+    if clinic is None:
+        return patient.clinic_id
+    clinic = access_clinic(actor, clinic.pk)
+    if clinic.organization_id != patient.organization_id:
+        raise ValidationError({"clinic": "It must be done at a clinic of the patient's organization."})
+    return clinic.pk
+
+
+def _lock_patient(patient: Patient) -> None:
+    # Serialises a patient's tests, so two saved at once cannot both be the familiarisation test.
+    Patient.objects.select_for_update().only("pk").get(pk=patient.pk)
+
+
+# Strength tests
+
+
+def _testing_clinic(actor: Any, patient: Patient, machine: Machine, clinic: Clinic | None) -> Clinic:
+    machine_clinic = access_clinic(actor, machine.clinic_id)
+    if machine_clinic.organization_id != patient.organization_id:
+        raise ValidationError({"machine": "The machine must be at a clinic of the patient's organization."})
+    if not machine.is_active:
+        raise ValidationError({"machine": "This machine is out of service."})
+    if clinic is not None and access_clinic(actor, clinic.pk).pk != machine_clinic.pk:
+        raise ValidationError({"clinic": "A test is recorded at the clinic where the machine is."})
+    return machine_clinic
+
+
+def _rom_errors(machine: Machine, rom_min_deg: int, rom_max_deg: int) -> dict[str, str]:
+    given = {"rom_min_deg": rom_min_deg, "rom_max_deg": rom_max_deg}
+    errors = {name: "Give whole degrees." for name, value in given.items() if type(value) is not int}
+    if errors:
+        return errors
+    low, high = machine.rom_min_deg, machine.rom_max_deg
+    for name, value in given.items():
+        if not low <= value <= high:
+            errors[name] = f"{value}° is outside the machine's range of motion ({low}-{high}°)."
+    if rom_min_deg >= rom_max_deg and "rom_max_deg" not in errors:
+        errors["rom_max_deg"] = f"The extension end ({rom_max_deg}°) must be above the flexion end ({rom_min_deg}°)."
+    return errors
+
+
+def _pain_errors(**ratings: int | None) -> dict[str, str]:
+    errors = {}
+    for name, value in ratings.items():
+        if value is None:
+            continue
+        try:
+            scoring.pain_rating(value, name.replace("_", " ").capitalize())
+        except scoring.InvalidScore as error:
+            errors[name] = str(error)
+    return errors
+
+
+def _point_errors(points: object, machine: Machine, rom_min_deg: int, rom_max_deg: int, unit: str) -> list[str]:
+    if not isinstance(points, list | tuple) or not all(
+        isinstance(point, list | tuple) and len(point) == 2 for point in points
+    ):
+        return ["Give the points as (angle in degrees, torque) pairs."]
+    cap = scoring.plausible_torque_cap(machine.kind, unit)
+    return scoring.test_point_problems(points, machine.test_angles, rom_min_deg, rom_max_deg, unit, cap)
+
+
+def _test_errors(
+    machine: Machine, performed_at: object, rom: tuple[int, int], points: object, unit: str, **pain: int | None
+) -> dict[str, Any]:
+    errors: dict[str, Any] = {**_rom_errors(machine, *rom), **_pain_errors(**pain)}
+    if problem := _moment_problem(performed_at):
+        errors["performed_at"] = problem
+    if unit not in TorqueUnit.values:
+        errors["unit"] = f"Unknown torque unit {unit!r}: use {', '.join(TorqueUnit.values)}."
+        return errors
+    # Points are judged against the unit and the ROM reached, so only once both are sound.
+    rom_sound = not errors.keys() & {"rom_min_deg", "rom_max_deg"}
+    if rom_sound and (problems := _point_errors(points, machine, *rom, unit)):
+        errors["points"] = problems
+    return errors
+
+
+def _stored_points(points: Sequence[Point], unit: str) -> list[StrengthTestPoint]:
+    stored = []
+    for angle, torque in points:
+        captured = scoring.as_decimal(torque, "torque").quantize(TWO_DECIMALS, ROUND_HALF_UP)
+        torque_nm = scoring.to_newton_metres(captured, unit).quantize(TWO_DECIMALS, ROUND_HALF_UP)
+        angle_deg = int(scoring.as_decimal(angle, "angle"))  # a standard angle: whole degrees
+        stored.append(StrengthTestPoint(angle_deg=angle_deg, torque=captured, unit=unit, torque_nm=torque_nm))
+    return stored
+
+
+def _is_first_test(patient: Patient, region: str) -> bool:
+    return not StrengthTest.objects.of_patient(patient).filter(region=region).exists()
+
+
+@transaction.atomic
+def strength_test_record(
+    *,
+    actor: Any,
+    patient: Patient,
+    machine: Machine,
+    performed_at: datetime,
+    rom_min_deg: int,
+    rom_max_deg: int,
+    points: Sequence[Point],
+    unit: str | None = None,
+    pain_before: int | None = None,
+    pain_after: int | None = None,
+    clinic: Clinic | None = None,
+) -> StrengthTest:
+    """An isometric test: torque per angle, kept as captured and in N·m, with its peak and strength index."""
+    refusal = "Only a clinician of the patient's clinic can record a strength test."
+    _check_may(actor, "assessments.add_strengthtest", patient, refusal)
+    clinic = _testing_clinic(actor, patient, machine, clinic)
+    if training_blocked(patient=patient):
+        raise ValidationError({"patient": "Testing is blocked until a physician review clears the red-flag screen."})
+    unit = machine.load_unit if unit is None else unit
+    errors = _test_errors(
+        machine, performed_at, (rom_min_deg, rom_max_deg), points, unit, pain_before=pain_before, pain_after=pain_after
+    )
+    if errors:
+        raise ValidationError(errors)
+    stored = _stored_points(points, unit)
+    curve = [(point.angle_deg, point.torque_nm) for point in stored]
+    region = REGION_OF_MACHINE[machine.kind]
+    _lock_patient(patient)
+    test = StrengthTest.objects.create(
+        patient=patient,
+        clinic=clinic,
+        recorded_by=actor,
+        machine=machine,
+        region=region,
+        performed_at=performed_at,
+        is_familiarization=_is_first_test(patient, region),
+        rom_min_deg=rom_min_deg,
+        rom_max_deg=rom_max_deg,
+        pain_before=pain_before,
+        pain_after=pain_after,
+        # Every point is inside the ROM reached (validated above), so the peak is never None.
+        peak_torque_nm=scoring.peak_torque_in_rom(curve, rom_min_deg, rom_max_deg),
+        strength_index_nm_deg=scoring.strength_index(curve).quantize(scoring.ONE_DECIMAL, ROUND_HALF_UP),
+    )
+    for point in stored:
+        point.test = test
+    StrengthTestPoint.objects.bulk_create(stored)
+    events.record(action=events.Action.CREATE, obj=test, actor=actor)
+    return test
+
+
+# Questionnaires
+
+
+def _scored(instrument: str, answers: Any) -> tuple[list[int | None], scoring.Score]:
+    """The answers as stored and their score; raises InvalidScore."""
+    if instrument == scoring.PAIN_NRS:
+        one_rating = isinstance(answers, list | tuple) and len(answers) == 1
+        rating = answers[0] if one_rating else answers
+        return [rating], scoring.nrs_score(rating)
+    if not isinstance(answers, list | tuple):
+        label = instrument.upper()
+        raise scoring.InvalidQuestionnaire(f"Give the {label} answers as ten section scores (0-5, or null).")
+    return list(answers), SECTION_SCORES[instrument](answers)
+
+
+@transaction.atomic
+def questionnaire_record(
+    *,
+    actor: Any,
+    patient: Patient,
+    instrument: str,
+    answers: Sequence[int | None] | int,
+    completed_at: datetime,
+    clinic: Clinic | None = None,
+) -> QuestionnaireResponse:
+    """An ODI, NDI or pain NRS response; only a valid response is stored, with its score and band."""
+    refusal = "Only staff of the patient's clinic can record a questionnaire."
+    _check_may(actor, "assessments.add_questionnaireresponse", patient, refusal)
+    clinic_id = _record_clinic(actor, patient, clinic)
+    if instrument not in Instrument.values:
+        raise ValidationError({"instrument": f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs."})
+    errors = {}
+    if problem := _moment_problem(completed_at):
+        errors["completed_at"] = problem
+    try:
+        stored, score = _scored(instrument, answers)
+    except scoring.InvalidScore as error:
+        errors["answers"] = str(error)
+    if errors:
+        raise ValidationError(errors)
+    response = QuestionnaireResponse.objects.create(
+        patient=patient,
+        clinic_id=clinic_id,
+        recorded_by=actor,
+        instrument=instrument,
+        completed_at=completed_at,
+        answers=stored,
+        score=score.value,
+        percent=score.percent,
+        band=score.band or "",
+        answered=score.answered,
+    )
+    events.record(action=events.Action.CREATE, obj=response, actor=actor)
+    return response
