@@ -120,7 +120,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs are declared here and only here.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Overdue/lapsed/detrained thresholds fall at local midnights; five minutes late is harmless.
+    "programs-refresh-attendance": {
+        "task": "apps.programs.tasks.refresh_attendance",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+}
 
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_URL = read_str("EMAIL_URL", "")

@@ -163,6 +163,7 @@ class Program(models.Model):
             # The attendance job: active programs whose next threshold has passed.
             models.Index(fields=["status", "overdue_at"], name="program_overdue_idx"),
             models.Index(fields=["status", "lapse_at"], name="program_lapse_idx"),
+            models.Index(fields=["status", "detrained_at"], name="program_detrained_idx"),
             # Reminders and the today board: who falls due when.
             models.Index(fields=["status", "next_due_at"], name="program_next_due_idx"),
             models.Index(fields=["status", "questionnaire_due_at"], name="program_questionnaire_due_idx"),

@@ -1,0 +1,296 @@
+"""Recording a training session: its checks, the proposal in force, and the program it moves on.
+
+`session_record` is the one way a session is written. Everything it changes (the session, the
+program's load proposal, due times and flags, the audit events) commits or rolls back together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.assessments import selectors as assessment_selectors
+from apps.assessments.scoring import as_decimal, fmt
+from apps.audit import events
+from apps.clinics.access import access_clinic
+from apps.clinics.models import Clinic, Machine
+from apps.programs import flags, rules, selectors
+from apps.programs.models import (
+    AttendanceState,
+    Program,
+    ProgramStatus,
+    ProposalAction,
+    SessionStatus,
+    TrainingSession,
+)
+from apps.programs.services import (
+    check_not_blocked,
+    gate,
+    lock,
+    save_audited,
+    set_due_dates,
+    set_proposal,
+    set_thresholds,
+    start_load_from,
+)
+
+# --- session_record -------------------------------------------------------------------------------
+
+FUTURE_SKEW = timedelta(minutes=5)
+WHOLE_NUMBER_LIMITS = {"reps": 50, "time_under_load_s": 300, "pain_before": 10, "pain_after": 10}
+
+
+def _whole(value: object, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
+
+
+def _session_clinic(actor: Any, program: Program, machine: Machine) -> Clinic:
+    clinic = access_clinic(actor, machine.clinic_id)  # 404 for a machine outside the actor's clinics
+    if machine.kind != program.machine_kind or not machine.is_active:
+        raise ValidationError({"machine": f"Choose an active {program.get_machine_kind_display().lower()} machine."})
+    if clinic.organization_id != program.patient.organization_id:
+        raise ValidationError({"machine": "Choose a machine of the patient's organization."})
+    return clinic
+
+
+def _check_trainable(program: Program) -> None:
+    if program.status not in (ProgramStatus.ACTIVE, ProgramStatus.LAPSED):
+        raise ValidationError(
+            {"program": f"A program that is {program.get_status_display().lower()} takes no sessions."}
+        )
+    check_not_blocked(program.patient)
+
+
+def _as_load(value: object) -> Decimal:
+    try:
+        return as_decimal(value, "load")
+    except ValueError:
+        raise ValidationError({"load": "Give the load as a number."}) from None
+
+
+def _load_error(load: Decimal, machine: Machine) -> str | None:
+    unit = machine.get_load_unit_display()
+    increment, low, high = (
+        as_decimal(machine.load_increment),
+        as_decimal(machine.min_load),
+        as_decimal(machine.max_load),
+    )
+    if load % increment:
+        return f"Load {fmt(load)} is not a multiple of the machine's increment {fmt(increment)} {unit}."
+    if not low <= load <= high:
+        return f"Load {fmt(load)} is outside the machine's range {fmt(low)}-{fmt(high)} {unit}."
+    return None
+
+
+def _time_error(program: Program, performed_at: object, now: datetime) -> str | None:
+    if not isinstance(performed_at, datetime) or timezone.is_naive(performed_at):
+        return "Give the date and time with its time zone."
+    if performed_at > now + FUTURE_SKEW:
+        return "This time is in the future."
+    if program.started_at and performed_at < program.started_at:
+        return "This is before the program started."
+    if program.last_completed_at and performed_at <= program.last_completed_at:
+        return "A session is recorded after the last completed one, not before it."
+    return None
+
+
+def _value_errors(program: Program, session: TrainingSession, now: datetime) -> dict[str, str]:
+    machine = session.machine
+    errors = {
+        name: f"Give a whole number from 0 to {high}."
+        for name, high in WHOLE_NUMBER_LIMITS.items()
+        if not _whole(getattr(session, name), high)
+    }
+    rom = (session.rom_min_deg, session.rom_max_deg)
+    if not all(_whole(deg, machine.rom_max_deg) for deg in rom) or not machine.rom_min_deg <= rom[0] < rom[1]:
+        errors["rom_max_deg"] = (
+            f"Give a range of motion from low to high within {machine.rom_min_deg}-{machine.rom_max_deg}°."
+        )
+    if session.status not in SessionStatus.values:
+        errors["status"] = "Choose completed or stopped early."
+    problems = {
+        "load": _load_error(session.load, machine),
+        "performed_at": _time_error(program, session.performed_at, now),
+    }
+    return errors | {name: problem for name, problem in problems.items() if problem}
+
+
+def _retest_proposal(program: Program, session: TrainingSession, since: datetime, days: int) -> rules.Proposal:
+    tests = assessment_selectors.tests_since(patient=program.patient, region=program.region, since=since)
+    tests = [t for t in tests if not t.is_familiarization and t.performed_at <= session.performed_at]
+    if not tests:
+        raise ValidationError({"program": f"{days} days since the last completed session: retest required first."})
+    test = max(tests, key=lambda t: t.performed_at)
+    load = start_load_from(test, program.load_unit, program.machine_kind, session.machine)
+    return rules.Proposal(load, ProposalAction.START, f"new start load from the retest of {test.performed_at:%Y-%m-%d}")
+
+
+def _in_force(program: Program, session: TrainingSession) -> rules.Proposal:
+    """The stored proposal, unless the gap since the last completed session changes it (DOMAIN.md §gap)."""
+    since, machine = program.last_completed_at or program.started_at, session.machine
+    tz = program.clinic.tzinfo
+    gap = rules.return_after_gap(program.current_load, since, session.performed_at, tz, machine.load_increment)
+    if gap.action == rules.NEW_EPISODE:
+        message = f"{gap.days} days since the last completed session: a new episode (screen, questionnaires, test)."
+        raise ValidationError({"program": message})
+    if gap.action == rules.RETEST:
+        return _retest_proposal(program, session, since, gap.days)
+    if gap.action == rules.RESUME_REDUCED and program.last_completed_at:  # a load to come back from
+        load = rules.clamp_load(gap.load, machine.load_increment, machine.min_load, machine.max_load)
+        return rules.Proposal(load, ProposalAction.RESUME_REDUCED, f"{gap.days} days without training: resume at 90 %")
+    return rules.Proposal(program.proposed_load, program.proposal_action, program.proposal_reason)
+
+
+def _reason_errors(program: Program, session: TrainingSession, proposal: rules.Proposal) -> dict[str, str]:
+    errors = {}
+    if program.earliest_next_at and session.performed_at < program.earliest_next_at and not session.early_reason:
+        rest = program.min_rest_hours
+        errors["early_reason"] = (
+            f"Less than {rest} h since the last completed session: say why the patient trains early."
+        )
+    if proposal.load is not None and session.load != proposal.load and not session.override_reason:
+        proposed = f"{fmt(proposal.load)} {program.get_load_unit_display()}"
+        errors["override_reason"] = (
+            f"The proposed load is {proposed}: say why the patient trains at {fmt(session.load)}."
+        )
+    return errors
+
+
+def _previous(program: Program) -> rules.PreviousSession | None:
+    last = selectors.last_completed_session(program=program)
+    return rules.PreviousSession(last.pain_before, last.was_pain_hold, last.was_below_minimum) if last else None
+
+
+def _result(session: TrainingSession) -> rules.SessionResult:
+    return rules.SessionResult(
+        reps=session.reps,
+        time_under_load_s=session.time_under_load_s,
+        reached_failure=session.reached_failure,
+        pain_before=session.pain_before,
+        pain_after=session.pain_after,
+        red_flag=session.red_flag_reported,
+        status=session.status,
+    )
+
+
+def _propose(program: Program, session: TrainingSession, previous: rules.PreviousSession | None) -> rules.Proposal:
+    machine = session.machine
+    return rules.propose_next_load(
+        current_load=session.load,
+        increment=machine.load_increment,
+        min_load=machine.min_load,
+        max_load=machine.max_load,
+        session=_result(session),
+        previous=previous,
+        rep_range=program.rep_range,
+        tul_window=program.tul_window,
+        step_pct=program.progression_step_pct,
+    )
+
+
+def _retest_due_after(program: Program, performed_at: datetime) -> None:
+    # The mid-program retest falls due at session 12 or week 6, whichever comes first.
+    if program.completed_sessions == rules.RETEST_AT_SESSION and program.retest_due_at:
+        since = program.started_at
+        tests = assessment_selectors.tests_since(patient=program.patient, region=program.region, since=since)
+        if all(test.is_familiarization for test in tests):
+            program.retest_due_at = min(program.retest_due_at, performed_at)
+
+
+def _count_completed(program: Program, session: TrainingSession, now: datetime) -> None:
+    program.completed_sessions += 1
+    program.last_completed_at, program.current_load = session.performed_at, session.load
+    program.earliest_next_at = rules.earliest_next_session(session.performed_at, program.min_rest_hours)
+    program.next_due_at = rules.next_session_due(
+        session.performed_at, program.sessions_per_week, program.clinic.tzinfo, program.min_rest_hours
+    )
+    set_thresholds(program, session.performed_at)
+    program.attendance = AttendanceState.ON_TRACK
+    set_due_dates(program, now)
+    _retest_due_after(program, session.performed_at)
+
+
+@transaction.atomic
+def session_record(
+    *,
+    actor: Any,
+    program: Program,
+    machine: Machine,
+    performed_at: datetime,
+    load: object,
+    reps: int,
+    time_under_load_s: int,
+    reached_failure: bool,
+    pain_before: int,
+    pain_after: int,
+    rom_min_deg: int | None = None,
+    rom_max_deg: int | None = None,
+    status: str = SessionStatus.COMPLETED,
+    adverse_event: bool = False,
+    adverse_event_note: str = "",
+    red_flag_reported: bool = False,
+    override_reason: str = "",
+    early_reason: str = "",
+    now: datetime | None = None,
+) -> TrainingSession:
+    """Store a session with the proposal in force, then recompute the program and its flags."""
+    gate(actor, program.patient, "programs.add_trainingsession", program)
+    if actor.pk is None:
+        raise ValidationError({"supervisor": "A session is supervised by a clinician, not by the system."})
+    now = now or timezone.now()
+    lock(program)
+    session = TrainingSession(
+        program=program,
+        patient=program.patient,
+        clinic=_session_clinic(actor, program, machine),
+        machine=machine,
+        supervisor=actor,
+        performed_at=performed_at,
+        status=status,
+        rom_min_deg=machine.rom_min_deg if rom_min_deg is None else rom_min_deg,
+        rom_max_deg=machine.rom_max_deg if rom_max_deg is None else rom_max_deg,
+        load=_as_load(load),
+        load_unit=machine.load_unit,
+        reps=reps,
+        time_under_load_s=time_under_load_s,
+        reached_failure=bool(reached_failure),
+        pain_before=pain_before,
+        pain_after=pain_after,
+        adverse_event=bool(adverse_event),
+        adverse_event_note=adverse_event_note.strip()[:500],
+        red_flag_reported=bool(red_flag_reported),
+        override_reason=override_reason.strip()[:300],
+        early_reason=early_reason.strip()[:300],
+    )
+    _check_trainable(program)
+    if errors := _value_errors(program, session, now):
+        raise ValidationError(errors)
+    proposal = _in_force(program, session)
+    if errors := _reason_errors(program, session, proposal):
+        raise ValidationError(errors)
+    previous = _previous(program)
+    set_proposal(session, proposal)
+    session.was_pain_hold = rules.is_pain_hold(_result(session), previous)
+    session.was_below_minimum = rules.is_below_minimum(_result(session), program.rep_range, program.tul_window)
+    session.save()
+    events.record(action=events.Action.CREATE, obj=session, actor=actor)
+    return _after_session(program, session, _propose(program, session, previous), actor, now)
+
+
+def _after_session(
+    program: Program, session: TrainingSession, proposal: rules.Proposal, actor: Any, now: datetime
+) -> TrainingSession:
+    if program.status == ProgramStatus.LAPSED:  # back within 84 days: the same program resumes
+        program.transition_to(ProgramStatus.ACTIVE)
+        program.status_reason = ""
+    set_proposal(program, proposal)
+    if session.status == SessionStatus.COMPLETED:  # lapse counts from the last COMPLETED session
+        _count_completed(program, session, now)
+    save_audited(program, actor)
+    flags.flags_after_session(program=program, session=session, proposal=proposal, actor=actor)
+    return session
