@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+from collections import Counter
+from datetime import time, timedelta
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
 from apps.audit.models import Event
 from apps.clinics.access import visible_clinic_ids
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin, Role
-from apps.demo.seeding import CLINICS, patient_specs
+from apps.demo.seeding import CLINICS, REFER_PATIENT, patient_specs
 from apps.patients.models import Patient, RedFlagScreen
+from apps.programs import rules
+from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, ProposalAction, TrainingSession
+from apps.programs.services import check_not_blocked
 
 User = get_user_model()
 DEMO = "demo"
@@ -82,19 +91,43 @@ def snapshot() -> dict[str, list[tuple]]:
         "events": sorted(
             Event.objects.filter(organization__slug=DEMO).values_list("id", "action", "object_type", "object_id")
         ),
+        **history_snapshot(),
     }
 
 
-def test_running_it_twice_gives_the_same_data(db):
-    seed()
-    first = snapshot()
-
-    output = seed()
-
-    assert snapshot() == first
-    assert len(first["patients"]) == len(first["screens"]) == 48
-    assert "Created this run: 0 clinics, 0 machines, 0 staff users, 0 patients, 0 red-flag screens." in output
-    assert "spinezone-demo-2026" not in output
+def history_snapshot() -> dict[str, list[tuple]]:
+    of_demo = {"patient__organization__slug": DEMO}
+    return {
+        "tests": sorted(
+            StrengthTest.objects.filter(**of_demo).values_list(
+                "id", "patient__mrn", "performed_at", "is_familiarization", "peak_torque_nm", "updated_at"
+            )
+        ),
+        "points": sorted(
+            StrengthTestPoint.objects.filter(test__patient__organization__slug=DEMO).values_list(
+                "id", "test_id", "angle_deg", "torque", "unit"
+            )
+        ),
+        "questionnaires": sorted(
+            QuestionnaireResponse.objects.filter(**of_demo).values_list(
+                "id", "patient__mrn", "instrument", "completed_at", "score", "updated_at"
+            )
+        ),
+        "programs": sorted(
+            Program.objects.filter(**of_demo).values_list(
+                *("id", "patient__mrn", "status", "attendance", "current_load", "proposed_load"),
+                *("next_due_at", "updated_at"),
+            )
+        ),
+        "sessions": sorted(
+            TrainingSession.objects.filter(**of_demo).values_list(
+                "id", "program_id", "performed_at", "load", "reps", "pain_after", "updated_at"
+            )
+        ),
+        "flags": sorted(
+            Flag.objects.filter(**of_demo).values_list("id", "kind", "opened_at", "resolved_at", "reason", "updated_at")
+        ),
+    }
 
 
 @pytest.mark.parametrize("clinic", CLINICS, ids=lambda clinic: clinic.code)
@@ -105,6 +138,13 @@ def test_its_patients_depend_on_the_fixed_seed_only(clinic):
     assert len({(spec.fields["given_name"], spec.fields["family_name"]) for spec in first}) > len(first) // 2
 
 
+@pytest.fixture
+def without_history(monkeypatch):
+    """For tests about the organization and its users only: a history costs seconds."""
+    monkeypatch.setattr("apps.demo.history.seed_history", lambda *args, **kwargs: 0)
+
+
+@pytest.mark.usefixtures("without_history")
 def test_it_sets_the_given_password_on_new_users_only(db):
     seed("--password", "another-demo-password")
     users = User.objects.filter(username__in=DEMO_USERNAMES)
@@ -130,7 +170,7 @@ def test_a_refused_password_exits_with_an_error_and_creates_nothing(db, password
 
 @pytest.fixture(scope="class")
 def seeded_output(django_db_setup, django_db_blocker):
-    """One run shared by the tests that only read its data (a run takes ~0.5 s), rolled back after."""
+    """One run shared by the tests of its data (a run with the history takes ~15-25 s), rolled back after."""
     with django_db_blocker.unblock(), transaction.atomic():
         yield seed()
         transaction.set_rollback(True)
@@ -138,6 +178,18 @@ def seeded_output(django_db_setup, django_db_blocker):
 
 @pytest.mark.usefixtures("seeded_output", "db")
 class TestOneRun:
+    def test_running_it_twice_gives_the_same_data(self):
+        first = snapshot()
+
+        output = seed()
+
+        assert snapshot() == first
+        assert len(first["patients"]) == len(first["screens"]) == 48
+        assert len(first["programs"]) == 47
+        created = "0 red-flag screens, 0 strength tests, 0 questionnaires, 0 programs, 0 training sessions."
+        assert f"Created this run: 0 clinics, 0 machines, 0 staff users, 0 patients, {created}" in output
+        assert "spinezone-demo-2026" not in output
+
     def test_it_creates_the_organization_clinics_machines_staff_and_patients(self):
         organization = Organization.objects.get(slug=DEMO)
         clinics = list(organization.clinics.all())
@@ -199,3 +251,127 @@ class TestOneRun:
 
         assert sorted(events.values_list("object_id", flat=True)) == patient_ids
         assert set(events.values_list("actor_label", "channel")) == {("system", "command")}
+
+    # The history
+
+    def test_it_prints_the_history_summary(self, seeded_output):
+        summary = next(line for line in seeded_output.splitlines() if line.startswith("History: "))
+
+        assert "programs " in summary
+        assert "attendance of open programs " in summary
+        assert "1 red flag" in summary
+
+    def test_every_patient_but_the_blocked_one_has_tests_questionnaires_a_program_and_sessions(self):
+        blocked_mrn = REFER_PATIENT[0]
+        for patient in Patient.objects.filter(organization__slug=DEMO).exclude(mrn=blocked_mrn):
+            tests = StrengthTest.objects.filter(patient=patient)
+            program = Program.objects.get(patient=patient)
+            assert tests.filter(is_familiarization=True).count() == 1, patient.mrn
+            assert program.baseline_test in tests.filter(is_familiarization=False), patient.mrn
+            assert QuestionnaireResponse.objects.filter(patient=patient, instrument="pain_nrs").exists()
+            assert QuestionnaireResponse.objects.filter(patient=patient, instrument__in=["odi", "ndi"]).exists()
+            assert TrainingSession.objects.filter(program=program).exists(), patient.mrn
+
+    def test_the_blocked_patient_keeps_the_screen_only(self):
+        patient = Patient.objects.get(organization__slug=DEMO, mrn=REFER_PATIENT[0])
+
+        assert not StrengthTest.objects.filter(patient=patient).exists()
+        assert not QuestionnaireResponse.objects.filter(patient=patient).exists()
+        assert not Program.objects.filter(patient=patient).exists()
+        with pytest.raises(ValidationError, match="physician"):
+            check_not_blocked(patient)
+
+    def test_programs_are_on_track_due_overdue_lapsed_detrained_and_ended(self):
+        programs = Program.objects.filter(patient__organization__slug=DEMO)
+        open_programs = programs.filter(status__in=[ProgramStatus.ACTIVE, ProgramStatus.LAPSED])
+
+        assert set(programs.values_list("status", flat=True)) == {"active", "lapsed", "completed", "discharged"}
+        assert set(open_programs.values_list("attendance", flat=True)) == {
+            "on_track",
+            "overdue",
+            "lapsed",
+            "detrained",
+        }
+        on_track = open_programs.filter(attendance="on_track")
+        assert on_track.filter(next_due_at__lte=timezone.now()).exists()  # due now
+        assert on_track.filter(next_due_at__gt=timezone.now()).exists()  # trained in the last days
+
+    def test_the_attendance_job_has_flagged_overdue_and_lapsed_programs(self):
+        for program in Program.objects.filter(patient__organization__slug=DEMO).exclude(attendance="on_track"):
+            open_kinds = set(Flag.objects.filter(program=program).open().values_list("kind", flat=True))
+            assert FlagKind.OVERDUE in open_kinds
+            assert (FlagKind.LAPSED in open_kinds) == (program.status == ProgramStatus.LAPSED)
+            assert (FlagKind.DETRAINED in open_kinds) == (program.attendance == "detrained")
+
+    def test_pain_flares_open_and_resolve_after_two_clean_sessions(self):
+        flares = Flag.objects.filter(patient__organization__slug=DEMO, kind=FlagKind.PAIN_FLARE)
+
+        assert flares.open().count() >= 2
+        resolved = flares.filter(resolved_at__isnull=False)
+        assert resolved.exists()
+        assert set(resolved.values_list("resolution", flat=True)) == {"Two consecutive clean sessions."}
+
+    def test_one_red_flag_reported_in_a_session_stops_training(self):
+        red_flags = Flag.objects.filter(patient__organization__slug=DEMO, kind=FlagKind.RED_FLAG).open()
+
+        assert red_flags.count() == 1
+        program = red_flags.get().program
+        assert program.proposal_action == ProposalAction.RED_FLAG_STOP
+        assert program.sessions.filter(red_flag_reported=True).count() == 1
+        with pytest.raises(ValidationError, match="red flag"):
+            check_not_blocked(program.patient)
+
+    def test_loads_progress_from_the_start_load_through_the_proposals(self):
+        programs = Program.objects.filter(patient__organization__slug=DEMO)
+        progressed = [program for program in programs if program.current_load > program.start_load]
+        actions = Counter(
+            TrainingSession.objects.filter(patient__organization__slug=DEMO).values_list("proposal_action", flat=True)
+        )
+
+        assert len(progressed) >= programs.count() * 3 // 4
+        assert actions[ProposalAction.INCREASE] > 50
+        assert actions[ProposalAction.HOLD] > 50
+        assert actions[ProposalAction.PAIN_HOLD] >= 2
+
+    def test_every_load_is_on_the_increment_and_the_proposal_unless_a_reason_is_given(self):
+        sessions = TrainingSession.objects.filter(patient__organization__slug=DEMO).select_related("machine")
+
+        for session in sessions:
+            assert session.load % session.machine.load_increment == 0
+            assert session.load == session.proposed_load or session.override_reason
+        assert 0 < sessions.exclude(override_reason="").count() < sessions.count() // 10
+
+    def test_start_loads_are_half_the_baseline_peak(self):
+        for program in Program.objects.filter(patient__organization__slug=DEMO).select_related("baseline_test"):
+            peak = program.baseline_test.peak_torque_nm
+            assert not rules.start_load_needs_override(program.start_load, peak, program.load_unit)
+            assert program.start_load_override_reason == ""
+
+    def test_sessions_fall_on_weekdays_in_opening_hours_and_48_h_apart(self):
+        programs = Program.objects.filter(patient__organization__slug=DEMO).select_related("clinic")
+
+        for program in programs:
+            times = list(program.sessions.order_by("performed_at").values_list("performed_at", flat=True))
+            local = [moment.astimezone(program.clinic.tzinfo) for moment in times]
+            assert all(moment.weekday() < 5 and time(8) <= moment.time() <= time(18) for moment in local)
+            assert all(b - a >= timedelta(hours=48) for a, b in pairwise(times))
+        assert not TrainingSession.objects.exclude(early_reason="").exists()
+
+    def test_questionnaires_every_two_weeks_show_improvement(self):
+        falls = []
+        for program in Program.objects.filter(patient__organization__slug=DEMO, region="lumbar"):
+            scores = QuestionnaireResponse.objects.filter(patient=program.patient, instrument="odi")
+            ordered = list(scores.order_by("completed_at").values_list("completed_at", "score"))
+            if len(ordered) >= 3:
+                (first_at, first), (last_at, last) = ordered[0], ordered[-1]
+                falls.append(float(first - last) / ((last_at - first_at).days / 7))
+
+        assert len(falls) >= 15
+        assert 0.8 <= sum(falls) / len(falls) <= 2.2  # ODI falling ~1-2 points a week
+
+    def test_those_trained_six_weeks_were_retested(self):
+        for program in Program.objects.filter(patient__organization__slug=DEMO, status="active"):
+            sessions = program.sessions.order_by("performed_at")
+            if (sessions.last().performed_at - program.started_at).days >= 45:
+                tests = StrengthTest.objects.filter(patient=program.patient, performed_at__gt=program.started_at)
+                assert tests.exists(), program.patient.mrn

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo organization, its clinics, staff and patients. Safe to re-run."""
+"""`manage.py seed_demo`: the demo organization, its clinics, staff, patients and their history. Safe to re-run."""
 
 from __future__ import annotations
 
@@ -8,16 +8,20 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from apps.demo import seeding
+from apps.demo import history, seeding
 from apps.demo.seeding import Login
 
 MIN_PASSWORD_LENGTH = 12
 
 
 class Command(BaseCommand):
-    help = "Create the demo organization (clinics, machines, staff, patients, red-flag screens) where missing."
+    help = (
+        "Create the demo organization (clinics, machines, staff, patients, red-flag screens) where missing, "
+        "and a clinical history (tests, questionnaires, program, sessions) for each patient who has none."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -29,18 +33,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, password: str, **options: Any) -> None:
         check_password(password)
         with scopes_disabled(), transaction.atomic():
-            before = seeding.demo_counts()
+            before = all_counts()
             organization = seeding.seed_organization()
             clinics = seeding.seed_clinics(organization)
             seeding.seed_machines(clinics)
             logins = seeding.seed_staff(organization, clinics, password)
             patients = seeding.seed_patients(organization, clinics)
             seeding.seed_screens(patients, seeding.screeners())
-            after = seeding.demo_counts()
+            # Anchored at this moment, so the board shows who is due, overdue and lapsed today.
+            history.seed_history(patients, clinics, timezone.now())
+            after = all_counts()
             awaiting = seeding.screens_awaiting_review()
+            summary = history.history_summary()
         self.stdout.write(
             f"{organization.name} ({organization.slug}): {describe(after)}; {awaiting} awaiting physician review."
         )
+        self.stdout.write(f"History: {summary}.")
         created = {kind: after[kind] - before[kind] for kind in after}
         self.stdout.write(f"Created this run: {describe(created)}.")
         self.stdout.write("")
@@ -54,6 +62,10 @@ def check_password(password: str) -> None:
         validate_password(password)
     except ValidationError as error:
         raise CommandError(f"The --password was refused: {' '.join(error.messages)}") from None
+
+
+def all_counts() -> dict[str, int]:
+    return seeding.demo_counts() | history.history_counts()
 
 
 def describe(counts: dict[str, int]) -> str:
