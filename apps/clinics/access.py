@@ -15,6 +15,7 @@ from django.http import Http404
 from apps.clinics.models import Clinic, Membership, OrganizationAdmin, Role
 
 _ROLES_ATTR = "_spinezone_roles"
+_ORGANIZATIONS_ATTR = "_spinezone_administered_organizations"
 ORGANIZATION_ADMIN = "organization_admin"
 
 
@@ -64,13 +65,17 @@ def administered_organization_ids(user: Any) -> frozenset[int] | None:
         return None
     if not _signed_in(user):
         return frozenset()
-    return frozenset(OrganizationAdmin.objects.filter(user=user).values_list("organization_id", flat=True))
+    if not hasattr(user, _ORGANIZATIONS_ATTR):
+        administered = OrganizationAdmin.objects.filter(user=user).values_list("organization_id", flat=True)
+        setattr(user, _ORGANIZATIONS_ATTR, frozenset(administered))
+    return getattr(user, _ORGANIZATIONS_ATTR)
 
 
 def forget_cached_access(user: Any) -> None:
     """Drop what the gate remembered about this user object (after a membership change)."""
-    if hasattr(user, _ROLES_ATTR):
-        delattr(user, _ROLES_ATTR)
+    for attr in (_ROLES_ATTR, _ORGANIZATIONS_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def restrict(queryset: QuerySet, clinic_ids: frozenset[int] | None, clinic_field: str = "clinic") -> QuerySet:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
@@ -140,3 +143,103 @@ class PatientDataAdmin(ClinicScopedAdmin):
         if changelist is not None:
             events.record_reads(objs=changelist.result_list, actor=request.user)
         return response
+
+
+# --- Admin add pages that save through a service ---------------------------------------------------
+
+
+def refusal_text(error: ValidationError | PermissionDenied) -> str:
+    """A service's refusal as one line for an admin message."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or "Your role does not allow this."
+
+
+class ServiceForm(forms.ModelForm):
+    """An admin add form whose save is one service call; what the service refuses is a form error.
+
+    Django's admin validates the form, then calls `save_model`: a service refusing there would be a
+    500. So the service is called as the last step of validation, in a savepoint of the transaction
+    the admin opens for every add/change POST (`ModelAdmin.changeform_view`). A refusal rolls the
+    savepoint back and becomes form errors (a ValidationError per field, unknown keys and a
+    PermissionDenied on the form); a success IS the save, and `ServiceAdmin.save_form` hands the admin
+    the row the service wrote.
+
+    Not a dry run rolled back then repeated in `save_model`: the service would run twice, and a
+    session or program saved by a colleague between the two calls would make the second call refuse
+    after validation, a 500. The service is the single source of the rules, so it replaces model
+    validation (`ModelForm._post_clean`) instead of following it: a model check failing after a
+    successful call would leave the write committed behind an error page.
+    """
+
+    request: HttpRequest | None = None  # set on the form class by ServiceAdmin.get_form
+    saved: Any = None
+
+    def perform(self, actor: Any) -> Any:
+        """Call the service with `self.cleaned_data`; return the row it wrote."""
+        raise NotImplementedError
+
+    def error_field(self, key: str) -> str | None:
+        """The field that shows the service's error `key` (None: the form as a whole)."""
+        return key if key in self.fields else None
+
+    def _post_clean(self) -> None:
+        if self._errors:
+            return
+        if self.request is None:
+            raise ImproperlyConfigured("A ServiceForm comes from ServiceAdmin.get_form, which gives it the request.")
+        try:
+            with transaction.atomic():
+                self.saved = self.perform(self.request.user)
+        except ValidationError as error:
+            self.add_service_errors(error)
+        except PermissionDenied as error:
+            self.add_error(None, refusal_text(error))
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for key, messages in error.message_dict.items():
+            self.add_error(self.error_field(key), messages)
+
+
+class ServiceAdmin:
+    """ModelAdmin mixin: the add page is `add_form` (a ServiceForm) laid out by `add_fieldsets`.
+
+    The service has written its rows once the form is valid, so an add page has no inlines (an
+    invalid inline would re-show the page over a committed write), and `save_model` and `save_related`
+    write nothing.
+    """
+
+    add_form: type[ServiceForm]
+    add_fieldsets: list[tuple[str | None, dict[str, Any]]]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        form.request = request  # a new class per call (modelform_factory): nothing shared between requests
+        return form
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else super().get_readonly_fields(request, obj)  # type: ignore[misc]
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return [] if obj is None else super().get_inline_instances(request, obj)  # type: ignore[misc]
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        if isinstance(form, ServiceForm):
+            return form.saved
+        return super().save_form(request, form, change)  # type: ignore[misc]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not isinstance(form, ServiceForm):
+            super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if not isinstance(form, ServiceForm):
+            super().save_related(request, form, formsets, change)  # type: ignore[misc]
