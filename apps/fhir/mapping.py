@@ -1,0 +1,37 @@
+"""Model rows → validated `fhir.resources.R4B` objects: the only thing the FHIR views need.
+
+Every function returns a model instance (constructing it validates it); `to_json` turns one into the
+response body. Ids are our primary keys as strings; references are relative ("Patient/<uuid>").
+Observation ids are the StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so
+`Observation/<id>` resolves in whichever table holds the id; a score Observation and its
+QuestionnaireResponse share one id.
+
+Rows to prefetch in lists: Patient → organization; StrengthTest → points; TrainingSession →
+clinic, program.
+"""
+
+from apps.fhir.resources.administrative import location_resource, organization_resource, patient_resource
+from apps.fhir.resources.base import to_json
+from apps.fhir.resources.clinical import (
+    care_plan_resource,
+    encounter_resource,
+    questionnaire_response_resource,
+    score_observation,
+    strength_observation,
+)
+from apps.fhir.resources.infrastructure import capability_statement, operation_outcome, searchset_bundle
+
+__all__ = [
+    "capability_statement",
+    "care_plan_resource",
+    "encounter_resource",
+    "location_resource",
+    "operation_outcome",
+    "organization_resource",
+    "patient_resource",
+    "questionnaire_response_resource",
+    "score_observation",
+    "searchset_bundle",
+    "strength_observation",
+    "to_json",
+]

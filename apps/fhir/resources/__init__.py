@@ -1,0 +1,1 @@
+"""Resource builders, grouped by kind; import them from `apps.fhir.mapping`."""

@@ -1,0 +1,140 @@
+"""Bundle (searchset), OperationOutcome and CapabilityStatement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.resource import Resource
+
+from apps.fhir import codes
+from apps.fhir.resources.base import checked
+
+# --- Bundle --------------------------------------------------------------------------------------
+
+
+def _base_of(self_url: str) -> str:
+    """https://host/fhir/R4/Patient?x=1 → https://host/fhir/R4 (the type-level search URL's base)."""
+    parts = urlsplit(self_url)
+    path = parts.path.rstrip("/").rsplit("/", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def searchset_bundle(
+    resources: Sequence[Resource],
+    *,
+    total: int,
+    self_url: str,
+    next_url: str | None = None,
+    previous_url: str | None = None,
+    base_url: str | None = None,
+) -> Bundle:
+    """A page of search results. `fullUrl` is `<base_url>/<Type>/<id>`; `base_url` defaults to
+    `self_url` without its query and last path segment (right for type-level searches).
+    """
+    base = (base_url or _base_of(self_url)).rstrip("/")
+    links = [{"relation": "self", "url": self_url}]
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    if previous_url:
+        links.append({"relation": "previous", "url": previous_url})
+    entries = [
+        {
+            "fullUrl": f"{base}/{resource.get_resource_type()}/{resource.id}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
+        for resource in resources
+    ]
+    return Bundle(type="searchset", total=total, link=links, entry=entries or None)
+
+
+# --- OperationOutcome ----------------------------------------------------------------------------
+
+
+def operation_outcome(
+    severity: str, code: str, diagnostics: str, *, expression: Iterable[str] | None = None
+) -> OperationOutcome:
+    """One issue. `code` from IssueType (not-found, invalid, security, forbidden, throttled, …)."""
+    issue: dict[str, Any] = {
+        "severity": checked(severity, codes.ISSUE_SEVERITY, "OperationOutcome.issue.severity"),
+        "code": checked(code, codes.ISSUE_TYPE, "OperationOutcome.issue.code"),
+        "diagnostics": diagnostics,
+    }
+    if expression:
+        issue["expression"] = list(expression)
+    return OperationOutcome(issue=[issue])
+
+
+# --- CapabilityStatement -------------------------------------------------------------------------
+
+SEARCH_PARAM_DEFINITIONS: dict[str, tuple[str, str]] = {  # name → (type, definition canonical)
+    "_id": ("token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
+    "_lastUpdated": ("date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
+    "patient": ("reference", "http://hl7.org/fhir/SearchParameter/clinical-patient"),
+}
+PATIENT_PARAM_DEFINITIONS = {
+    "QuestionnaireResponse": "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-patient",
+}
+# Defaults: `patient` on patient-compartment resources; `_lastUpdated` where the row has updated_at.
+DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
+    "Organization": (),
+    "Location": ("_lastUpdated",),
+    "Patient": ("_lastUpdated",),
+    "Observation": ("patient", "_lastUpdated"),
+    "QuestionnaireResponse": ("patient", "_lastUpdated"),
+    "CarePlan": ("patient", "_lastUpdated"),
+    "Encounter": ("patient", "_lastUpdated"),
+}
+
+
+def _search_param(resource_type: str, name: str) -> dict[str, Any]:
+    kind, definition = SEARCH_PARAM_DEFINITIONS[name]
+    if name == "patient":
+        definition = PATIENT_PARAM_DEFINITIONS.get(resource_type, definition)
+    return {"name": name, "definition": definition, "type": kind}
+
+
+def capability_statement(
+    *,
+    base_url: str,
+    interactions: Mapping[str, Iterable[str]],
+    search_params: Mapping[str, Iterable[str]] | None = None,
+    date: datetime | None = None,
+    software_version: str | None = None,
+) -> CapabilityStatement:
+    """What this server does: exactly `interactions` ({"Patient": ["read", "search-type"], …}).
+
+    Search parameters are listed only for types with `search-type`: from `search_params`, else the
+    defaults above. Raises ValueError for an interaction outside TypeRestfulInteraction.
+    """
+    params = {**DEFAULT_SEARCH_PARAMS, **(search_params or {})}
+    resources = []
+    for resource_type, codes_of_type in interactions.items():
+        served = [checked(code, codes.TYPE_RESTFUL_INTERACTION, "interaction.code") for code in codes_of_type]
+        resource: dict[str, Any] = {"type": resource_type, "interaction": [{"code": code} for code in served]}
+        if "search-type" in served:
+            resource["searchParam"] = [_search_param(resource_type, name) for name in params.get(resource_type, ())]
+            if not resource["searchParam"]:
+                del resource["searchParam"]
+        resources.append(resource)
+    software: dict[str, Any] = {"name": "SpineZone"}
+    if software_version:
+        software["version"] = software_version
+    return CapabilityStatement(
+        status="active",
+        date=date or timezone.now(),
+        publisher="SpineZone",
+        kind="instance",
+        software=software,
+        implementation={"description": "SpineZone FHIR R4 API", "url": base_url},
+        fhirVersion=codes.FHIR_VERSION,
+        format=[codes.FHIR_JSON],
+        rest=[{"mode": "server", "resource": resources}],
+    )
