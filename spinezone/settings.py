@@ -7,6 +7,7 @@ can share, and with no EMAIL_URL mail is written to files in var/mail/.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import environ
@@ -35,12 +36,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rules",
     "django_scopes",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "drf_standardized_errors",
     "apps.audit",
     "apps.clinics",
     "apps.patients",
     "apps.assessments",
     "apps.programs",
+    "apps.fhir",
     "apps.demo",
+    "apps.partners",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +178,66 @@ SESSION_COOKIE_AGE = read_int("SESSION_COOKIE_AGE", 30 * 60, minimum=60, maximum
 SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is then an idle timeout
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Partner API ----------------------------------------------------------------------------------
+# Requests per minute (or "N/s", "N/hour") for each token, staff user or anonymous address.
+API_THROTTLE_RATE = read_str("API_THROTTLE_RATE", "600/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE={API_THROTTLE_RATE!r} is not a rate: write requests per period, e.g. 600/min or 10/s."
+    )
+REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate: Bearer` makes an unauthenticated request a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.partners.authentication.PartnerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.SyncCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.PrincipalRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+DRF_STANDARDIZED_ERRORS = {"EXCEPTION_HANDLER_CLASS": "apps.api.errors.ApiExceptionHandler"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SpineZone partner API",
+    "DESCRIPTION": (
+        "For partner systems of a SpineZone organization. Authenticate with `Authorization: Bearer "
+        "sz_…` (never in the query string). Lists are cursor-paginated (follow `next`), oldest change "
+        "first; sync incrementally with `updated_since`. Send `Idempotency-Key` on POST to retry safely."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # One documented scheme: the session is for staff trying the API in a browser, not for partners.
+    "AUTHENTICATION_WHITELIST": ["apps.partners.authentication.PartnerTokenAuthentication"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
+        "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
+        "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
+        "ParseErrorCodeEnum": "drf_standardized_errors.openapi_serializers.ParseErrorCodeEnum.choices",
+        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
+        "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
+        "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
+        "ErrorCode406Enum": "drf_standardized_errors.openapi_serializers.ErrorCode406Enum.choices",
+        "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
+        "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
+        "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
 
 # --- HTTP security (production defaults; DEBUG relaxes what needs HTTPS) -------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

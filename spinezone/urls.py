@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 from health_check.checks import Cache, Database
 from health_check.views import HealthCheckView
@@ -24,5 +24,9 @@ class HealthView(HealthCheckView):
 urlpatterns = [
     path("health/", HealthView.as_view(checks=[Database, Cache]), name="health"),
     path("admin/", admin.site.urls),
+    path("api/", include("apps.api.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
+
+# JSON in the API's error shape under /api/, Django's page elsewhere.
+handler404 = "apps.api.errors.not_found"

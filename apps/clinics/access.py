@@ -17,6 +17,8 @@ from apps.clinics.models import Clinic, Membership, OrganizationAdmin, Role
 _ROLES_ATTR = "_spinezone_roles"
 _ORGANIZATIONS_ATTR = "_spinezone_administered_organizations"
 ORGANIZATION_ADMIN = "organization_admin"
+# The role a partner system's token holds at each clinic its partner is granted.
+PARTNER = "partner"
 
 
 def _signed_in(user: Any) -> bool:
@@ -26,11 +28,14 @@ def _signed_in(user: Any) -> bool:
 def roles_by_clinic(user: Any) -> dict[int, str]:
     """{clinic id: role} for every clinic the user may see, remembered on the user object.
 
-    An organization admin holds `organization_admin` at each clinic of the organization, unless
-    a membership there names a role of its own.
+    A partner token (`apps.partners.authentication.PartnerPrincipal`) holds `partner` at the
+    clinics granted to its partner. An organization admin holds `organization_admin` at each
+    clinic of the organization, unless a membership there names a role of its own.
     """
     if not _signed_in(user):
         return {}
+    if not hasattr(user, _ROLES_ATTR) and getattr(user, "is_partner", False):
+        setattr(user, _ROLES_ATTR, dict.fromkeys(user.granted_clinic_ids(), PARTNER))
     if not hasattr(user, _ROLES_ATTR):
         roles = {
             clinic_id: ORGANIZATION_ADMIN
@@ -63,7 +68,7 @@ def administered_clinic_ids(user: Any) -> frozenset[int] | None:
 def administered_organization_ids(user: Any) -> frozenset[int] | None:
     if _signed_in(user) and user.is_superuser:
         return None
-    if not _signed_in(user):
+    if not _signed_in(user) or getattr(user, "is_partner", False):
         return frozenset()
     if not hasattr(user, _ORGANIZATIONS_ATTR):
         administered = OrganizationAdmin.objects.filter(user=user).values_list("organization_id", flat=True)

@@ -70,6 +70,8 @@ def _save(patient: Patient) -> None:
 def patient_create(*, actor: Any, clinic: Clinic, **fields: Any) -> Patient:
     _check_fields(fields)
     clinic = access_clinic(actor, clinic.pk)
+    if not actor.has_perm("patients.add_patient", clinic):
+        raise PermissionDenied("This role cannot register patients.")
     patient = Patient(organization_id=clinic.organization_id, clinic=clinic, **fields)
     if patient.email_reminder_consent:
         patient.email_consent_changed_at = timezone.now()

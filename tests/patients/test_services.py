@@ -465,3 +465,22 @@ def test_a_clinician_may_not_delete_a_patient(clinician_a, patient_a, nothing_wr
 def test_a_screen_of_another_clinics_patient_is_404(clinician_b, patient_a, nothing_written):
     with pytest.raises(Http404):
         services.red_flag_screen_record(actor=clinician_b, patient=patient_a, region="lumbar", answers=ALL_CLEAR)
+
+
+def test_patient_create_is_refused_to_a_principal_without_the_add_permission(clinic_a, nothing_written):
+    class ReadOnly:
+        """A principal that may see clinic A but not register patients (as a read-only token)."""
+
+        pk = None
+        is_authenticated = is_active = True
+        is_superuser = False
+        _spinezone_roles = {clinic_a.pk: "partner"}
+
+        def get_username(self):
+            return "partner:read-only"
+
+        def has_perm(self, perm, obj=None):
+            return perm.startswith("patients.view_")
+
+    with pytest.raises(PermissionDenied):
+        services.patient_create(actor=ReadOnly(), clinic=clinic_a, **NEW_PATIENT)

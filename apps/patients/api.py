@@ -1,0 +1,181 @@
+"""Patients on the partner API: list (incremental sync), create, read, update."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api import idempotency
+from apps.api.permissions import ActionPermission
+from apps.api.views import ScopedGenericAPIView
+from apps.audit import events
+from apps.clinics.models import Clinic
+from apps.patients.models import Patient, Sex
+from apps.patients.selectors import access_patient, patient_get, patient_list
+from apps.patients.services import patient_create, patient_update
+
+
+class PatientOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "organization",
+            "clinic",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "height_cm",
+            "body_mass_kg",
+            "email",
+            "phone",
+            "preferred_language",
+            "email_reminder_consent",
+            "deceased_on",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PatientInput(serializers.Serializer):
+    """What a partner may set. `clinic` is checked against the caller's clinics like any other lookup."""
+
+    clinic = serializers.PrimaryKeyRelatedField(queryset=Clinic.objects.none(), help_text="Home clinic id.")
+    mrn = serializers.CharField(max_length=32)
+    given_name = serializers.CharField(max_length=100)
+    family_name = serializers.CharField(max_length=100)
+    birth_date = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    height_cm = serializers.IntegerField(min_value=100, max_value=230, required=False, allow_null=True)
+    body_mass_kg = serializers.DecimalField(
+        max_digits=4, decimal_places=1, min_value=20, max_value=300, required=False, allow_null=True
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    email_reminder_consent = serializers.BooleanField(required=False)
+    deceased_on = serializers.DateField(required=False, allow_null=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # A clinic outside the caller's clinics reads as "does not exist", like a wrong id.
+            self.fields["clinic"].queryset = Clinic.objects.for_user(request.user)
+
+
+class PatientFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
+    )
+    clinic = django_filters.NumberFilter(field_name="clinic_id", help_text="Home clinic id.")
+    mrn = django_filters.CharFilter(field_name="mrn", lookup_expr="iexact", help_text="Exact MRN, any case.")
+    search = django_filters.CharFilter(method="filter_search", help_text="Name, MRN or birth date (YYYY-MM-DD).")
+
+    class Meta:
+        model = Patient
+        fields = ["updated_since", "clinic", "mrn", "search"]
+
+    def filter_search(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
+        return queryset.search(value)
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    idempotency.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Repeat a POST with the same key and body to get its first response (kept 24 hours).",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="An ETag from an earlier response."
+)
+
+
+class PatientListView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "patients.view_patient", "POST": "patients.add_patient"}
+    serializer_class = PatientOutput
+    filterset_class = PatientFilter
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
+            return Patient._base_manager.none()
+        return patient_list(user=self.request.user)
+
+    @extend_schema(operation_id="patients_list", responses=PatientOutput(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        events.record_reads(objs=page, actor=request.user)
+        return self.get_paginated_response(PatientOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="patients_create",
+        request=PatientInput,
+        responses={201: PatientOutput},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency.request_key(request)
+        given = PatientInput(data=request.data, context={"request": request})
+        given.is_valid(raise_exception=True)
+
+        def create() -> tuple[int, Any, str]:
+            patient = patient_create(actor=request.user, **given.validated_data)
+            return status.HTTP_201_CREATED, PatientOutput(patient).data, str(patient.pk)
+
+        if key is None:
+            code, body, _ = create()
+            return Response(body, status=code)
+        outcome = idempotency.idempotent_create(request, key, create)
+        if outcome.replayed:
+            # Replaying shows the patient again: still through the gate, and audited as a read.
+            patient_get(user=request.user, patient_id=outcome.object_id)
+        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+
+
+def etag_of(patient: Patient) -> str:
+    # Weak: equal updated_at means the same representation, not byte-identical JSON.
+    return f'W/"{patient.pk}-{int(patient.updated_at.timestamp() * 1_000_000)}"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class PatientDetailView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "patients.view_patient", "PATCH": "patients.change_patient"}
+    serializer_class = PatientOutput
+
+    @extend_schema(
+        operation_id="patients_retrieve",
+        parameters=[IF_NONE_MATCH],
+        responses={200: PatientOutput, 304: OpenApiResponse(description="Not modified since that ETag.")},
+    )
+    def get(self, request: Request, patient_id: uuid.UUID) -> Response:
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        etag = etag_of(patient)
+        if _matches(request.headers.get("If-None-Match", ""), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(PatientOutput(patient).data, headers={"ETag": etag})
+
+    @extend_schema(operation_id="patients_partial_update", request=PatientInput, responses={200: PatientOutput})
+    def patch(self, request: Request, patient_id: uuid.UUID) -> Response:
+        patient = access_patient(user=request.user, patient_id=patient_id)
+        given = PatientInput(data=request.data, partial=True, context={"request": request})
+        given.is_valid(raise_exception=True)
+        patient = patient_update(actor=request.user, patient=patient, **given.validated_data)
+        return Response(PatientOutput(patient).data, headers={"ETag": etag_of(patient)})
