@@ -68,6 +68,21 @@ class RecordAdmin(ServiceAdmin, PatientDataAdmin):
 # --- Training sessions -----------------------------------------------------------------------------
 
 
+# The columns of a session row, in the session list and in a program's session log.
+SESSION_COLUMNS = [
+    "performed_local",
+    "load_display",
+    "reps",
+    "time_under_load_s",
+    "reached_failure",
+    "pain_before",
+    "pain_after",
+    "status",
+    "proposal_action",
+    "overridden",
+]
+
+
 class SessionColumns:
     performed_local = local_time("performed_at", "performed (clinic time)")
 
@@ -98,19 +113,7 @@ class TrainingSessionAdmin(SessionColumns, RecordAdmin):
         ("Red flag", {"fields": ["red_flag_reported"]}),
     ]
     autocomplete_fields = []
-    list_display = [
-        "patient",
-        "performed_local",
-        "load_display",
-        "reps",
-        "time_under_load_s",
-        "reached_failure",
-        "pain_before",
-        "pain_after",
-        "status",
-        "proposal_action",
-        "overridden",
-    ]
+    list_display = ["patient", *SESSION_COLUMNS]
     list_filter = ["status", "proposal_action", "reached_failure"]
     list_select_related = ["patient", "clinic"]
     fieldsets = [
@@ -198,19 +201,7 @@ class SessionLogInline(SessionColumns, admin.TabularInline):
     model = TrainingSession
     fk_name = "program"
     verbose_name_plural = "Session log"
-    fields = [
-        "performed_local",
-        "load_display",
-        "reps",
-        "time_under_load_s",
-        "reached_failure",
-        "pain_before",
-        "pain_after",
-        "status",
-        "proposal_action",
-        "overridden",
-        "supervised_by",
-    ]
+    fields = [*SESSION_COLUMNS, "supervised_by"]
     readonly_fields = fields
     extra = 0
     can_delete = False
