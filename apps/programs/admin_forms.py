@@ -22,7 +22,7 @@ from django.utils.html import escape
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS, fmt
 from apps.clinics.admin_base import ServiceForm
-from apps.clinics.models import Clinic
+from apps.clinics.models import Clinic, Machine
 from apps.programs import rules, services, sessions
 from apps.programs.models import Program, TrainingSession
 
@@ -83,10 +83,22 @@ def program_label(program: Program) -> str:
     return f"{program.patient} — {program.get_region_display()}, {program.get_status_display().lower()}"
 
 
-def proposal_text(program: Program) -> str:
-    if program.proposed_load is None:
-        return f"No load proposed — {program.proposal_reason}" if program.proposal_reason else ""
-    return f"Proposed: {fmt(program.proposed_load)} {program.get_load_unit_display()} — {program.proposal_reason}"
+def proposal_text(program: Program, proposal: rules.Proposal | None = None) -> str:
+    load, reason = (proposal.load, proposal.reason) if proposal else (program.proposed_load, program.proposal_reason)
+    if load is None:
+        return f"No load proposed — {reason}" if reason else ""
+    return f"Proposed: {fmt(load)} {program.get_load_unit_display()} — {reason}"
+
+
+def proposal_now(program: Program, machine: Machine | None) -> tuple[rules.Proposal | None, str]:
+    """What a session recorded now would be proposed (after a gap: 90 %, or a retest first)."""
+    if machine is None:
+        return None, proposal_text(program)
+    try:
+        proposal = sessions.session_proposal(program=program, machine=machine, performed_at=timezone.now())
+    except ValidationError as refusal:
+        return None, " ".join(message for messages in refusal.message_dict.values() for message in messages)
+    return proposal, proposal_text(program, proposal)
 
 
 class SessionAddForm(ServiceForm):
@@ -122,17 +134,18 @@ class SessionAddForm(ServiceForm):
     def _show_proposal(self, program: Program) -> None:
         machines = self.fields["machine"].queryset.filter(kind=program.machine_kind)
         self.fields["machine"].queryset = machines
+        only = list(machines[:2])
+        proposal, text = proposal_now(program, only[0] if only else None)
         # The admin renders help text unescaped, and a reason can quote a clinician's words.
-        self.fields["load"].help_text = escape(proposal_text(program))
+        self.fields["load"].help_text = escape(text)
         if program.earliest_next_at:
             earliest = clinic_time(program.earliest_next_at, program.clinic)
             rest = f"Needed before {earliest} ({program.min_rest_hours} h of rest)."
             self.fields["early_reason"].help_text = escape(rest)
         if self.is_bound:
             return
-        self.initial.setdefault("load", program.proposed_load)
+        self.initial.setdefault("load", proposal.load if proposal else program.proposed_load)
         self.initial.setdefault("performed_at", wall_clock(timezone.now(), program.clinic.tzinfo))
-        only = list(machines[:2])
         if len(only) == 1:
             self.initial.setdefault("machine", only[0].pk)
 

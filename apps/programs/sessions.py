@@ -146,6 +146,14 @@ def _in_force(program: Program, session: TrainingSession) -> rules.Proposal:
     return rules.Proposal(program.proposed_load, program.proposal_action, program.proposal_reason)
 
 
+def session_proposal(*, program: Program, machine: Machine, performed_at: datetime) -> rules.Proposal:
+    """The proposal a session at `performed_at` would be recorded against, gap rules included.
+
+    Raises ValidationError when no session can be recorded then (retest required, new episode).
+    """
+    return _in_force(program, TrainingSession(program=program, machine=machine, performed_at=performed_at))
+
+
 def _reason_errors(program: Program, session: TrainingSession, proposal: rules.Proposal) -> dict[str, str]:
     errors = {}
     if program.earliest_next_at and session.performed_at < program.earliest_next_at and not session.early_reason:

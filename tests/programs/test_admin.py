@@ -568,3 +568,27 @@ def test_a_clinicians_words_in_a_proposal_reason_are_shown_as_text(signed_in, cl
     for page in (form_page, program_page):
         assert "&lt;b&gt;trained athlete&lt;/b&gt;" in page
         assert "<b>trained athlete</b>" not in page
+
+
+def test_after_a_three_week_gap_the_session_form_proposes_resuming_at_ninety_percent(
+    signed_in, clinician_a, patient_a, machine_a, now
+):
+    baseline = factories.StrengthTestFactory(
+        patient=patient_a, machine=machine_a, performed_at=now - timedelta(days=30)
+    )
+    draft = services.program_create(
+        actor=clinician_a, patient=patient_a, region="lumbar", baseline_test=baseline, start_load=100
+    )
+    program = services.program_start(actor=clinician_a, program=draft, now=now - timedelta(days=25))
+    last = now - timedelta(days=20)
+    sessions.session_record(
+        actor=clinician_a, program=program, machine=machine_a, performed_at=last, load=100, reps=10,
+        time_under_load_s=90, reached_failure=True, pain_before=2, pain_after=2, now=last + timedelta(hours=1),
+    )  # fmt: skip
+
+    response = signed_in(clinician_a).get(reverse("admin:programs_trainingsession_add"), {"program": program.pk})
+
+    form = response.context["adminform"].form
+    # 20 days without training: resume at 90 % of 100, rounded down to the 1 ft·lbf increment.
+    assert form.initial["load"] == Decimal(90)
+    assert form.fields["load"].help_text.startswith("Proposed: 90 ft·lbf — 20 days without training")
