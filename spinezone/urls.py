@@ -25,6 +25,7 @@ urlpatterns = [
     path("health/", HealthView.as_view(checks=[Database, Cache]), name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("apps.api.urls")),
+    path("fhir/R4/", include("apps.fhir.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
 
