@@ -4,13 +4,40 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.api.errors import not_found
+from apps.assessments.api import (
+    ProgressView,
+    QuestionnaireDetailView,
+    QuestionnaireListView,
+    StrengthTestDetailView,
+    StrengthTestListView,
+)
+from apps.clinics.api import ClinicDetailView, ClinicListView
 from apps.patients.api import PatientDetailView, PatientListView
+from apps.programs.api import (
+    FlagListView,
+    ProgramDetailView,
+    ProgramListView,
+    ProgramSessionListView,
+    SessionListView,
+)
 
 app_name = "api"
 
 urlpatterns = [
     path("v1/patients/", PatientListView.as_view(), name="patient-list"),
     path("v1/patients/<uuid:patient_id>/", PatientDetailView.as_view(), name="patient-detail"),
+    path("v1/clinics/", ClinicListView.as_view(), name="clinic-list"),
+    path("v1/clinics/<int:clinic_id>/", ClinicDetailView.as_view(), name="clinic-detail"),
+    path("v1/patients/<uuid:patient_id>/strength-tests/", StrengthTestListView.as_view(), name="strength-test-list"),
+    path("v1/strength-tests/<uuid:test_id>/", StrengthTestDetailView.as_view(), name="strength-test-detail"),
+    path("v1/patients/<uuid:patient_id>/questionnaires/", QuestionnaireListView.as_view(), name="questionnaire-list"),
+    path("v1/questionnaires/<uuid:response_id>/", QuestionnaireDetailView.as_view(), name="questionnaire-detail"),
+    path("v1/programs/", ProgramListView.as_view(), name="program-list"),
+    path("v1/programs/<uuid:program_id>/", ProgramDetailView.as_view(), name="program-detail"),
+    path("v1/programs/<uuid:program_id>/sessions/", ProgramSessionListView.as_view(), name="program-session-list"),
+    path("v1/sessions/", SessionListView.as_view(), name="session-list"),
+    path("v1/flags/", FlagListView.as_view(), name="flag-list"),
+    path("v1/patients/<uuid:patient_id>/progress/", ProgressView.as_view(), name="patient-progress"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ answers in the API's error shape, with DEBUG on too.

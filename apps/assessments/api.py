@@ -1,0 +1,338 @@
+"""Strength tests, questionnaires and progress on the API.
+
+Partner tokens read them but cannot create them: `PatientRecord.recorded_by` is a required user
+and a partner token has none (`PartnerPrincipal.pk is None`), so the services cannot attribute the
+row. Staff sessions record questionnaires here like on the staff pages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import django_filters
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api import idempotency
+from apps.api.permissions import ActionPermission
+from apps.api.views import ScopedGenericAPIView
+from apps.assessments import selectors
+from apps.assessments.models import (
+    Instrument,
+    QuestionnaireResponse,
+    StrengthTest,
+    StrengthTestPoint,
+    TorqueUnit,
+)
+from apps.audit import events
+from apps.clinics.models import Machine
+from apps.patients.api import IDEMPOTENCY_HEADER
+from apps.patients.models import Region
+from apps.patients.selectors import access_patient, patient_get
+from apps.programs.services import questionnaire_record_for_program, strength_test_record_for_program
+
+
+class StrengthTestPointOutput(serializers.ModelSerializer):
+    class Meta:
+        model = StrengthTestPoint
+        fields = ["angle_deg", "torque", "unit", "torque_nm"]
+        read_only_fields = fields
+
+
+class StrengthTestOutput(serializers.ModelSerializer):
+    points = StrengthTestPointOutput(many=True, read_only=True, help_text="As captured (torque, unit) and in N·m.")
+
+    class Meta:
+        model = StrengthTest
+        fields = [
+            "id",
+            "patient",
+            "clinic",
+            "machine",
+            "region",
+            "performed_at",
+            "is_familiarization",
+            "rom_min_deg",
+            "rom_max_deg",
+            "pain_before",
+            "pain_after",
+            "peak_torque_nm",
+            "strength_index_nm_deg",
+            "points",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class QuestionnaireOutput(serializers.ModelSerializer):
+    class Meta:
+        model = QuestionnaireResponse
+        fields = [
+            "id",
+            "patient",
+            "clinic",
+            "instrument",
+            "completed_at",
+            "answers",
+            "score",
+            "percent",
+            "band",
+            "answered",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class QuestionnaireInput(serializers.Serializer):
+    instrument = serializers.ChoiceField(choices=Instrument.choices)
+    completed_at = serializers.DateTimeField()
+    answers = serializers.JSONField(help_text="ODI/NDI: ten section scores 0-5 or null; pain NRS: [rating].")
+
+
+class PointInput(serializers.Serializer):
+    angle_deg = serializers.IntegerField(min_value=0, max_value=180)
+    torque = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0)
+
+
+class StrengthTestInput(serializers.Serializer):
+    """`machine` is looked up among the caller's clinics' machines like any other id."""
+
+    machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.none())
+    performed_at = serializers.DateTimeField()
+    rom_min_deg = serializers.IntegerField(min_value=0, max_value=180)
+    rom_max_deg = serializers.IntegerField(min_value=0, max_value=180)
+    points = PointInput(many=True, help_text="Torque at each standard angle, in `unit`.")
+    unit = serializers.ChoiceField(
+        choices=TorqueUnit.choices, required=False, help_text="The machine's unit if omitted."
+    )
+    pain_before = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    pain_after = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["machine"].queryset = Machine.objects.for_user(request.user)
+
+    def to_service(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        data["points"] = [(point["angle_deg"], point["torque"]) for point in data["points"]]
+        return data
+
+
+class StaffWritePermission(ActionPermission):
+    """Reads as `ActionPermission`; writes only by staff, since a partner token cannot be `recorded_by`."""
+
+    message = "A partner token cannot record this: the record needs the clinician who took it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method == "POST" and getattr(request.user, "is_partner", False):
+            return False
+        return super().has_permission(request, view)
+
+
+class StrengthTestFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
+    )
+    region = django_filters.ChoiceFilter(choices=Region.choices)
+    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+
+    class Meta:
+        model = StrengthTest
+        fields = ["updated_since", "region", "performed_after", "performed_before"]
+
+
+class QuestionnaireFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
+    )
+    instrument = django_filters.ChoiceFilter(choices=Instrument.choices)
+    completed_after = django_filters.IsoDateTimeFilter(field_name="completed_at", lookup_expr="gte")
+    completed_before = django_filters.IsoDateTimeFilter(field_name="completed_at", lookup_expr="lt")
+
+    class Meta:
+        model = QuestionnaireResponse
+        fields = ["updated_since", "instrument", "completed_after", "completed_before"]
+
+
+def record_get(model: type[Model], user: Any, record_id: uuid.UUID, *related: str, audit: bool = True) -> Any:
+    """A row of a patient's record through the gate (404 outside the caller's clinics), audited as a read."""
+    row = model.objects.for_user(user).select_related("patient").prefetch_related(*related).filter(pk=record_id).first()
+    if row is None:
+        raise Http404("Not found.")
+    access_patient(user=user, patient_id=row.patient_id)  # a deleted patient's record is gone too
+    if audit:
+        events.record(action=events.Action.READ, obj=row, actor=user)
+    return row
+
+
+class _PatientRecordListView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    model: type[Model]
+    related: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
+            return self.model._base_manager.none()
+        patient = access_patient(user=self.request.user, patient_id=self.kwargs["patient_id"])
+        rows = self.model.objects.for_user(self.request.user).of_patient(patient)
+        return rows.select_related("patient").prefetch_related(*self.related)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        events.record_reads(objs=page, actor=request.user)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class StrengthTestListView(_PatientRecordListView):
+    permission_classes = [StaffWritePermission]
+    required_perms = {"GET": "assessments.view_strengthtest", "POST": "assessments.add_strengthtest"}
+    serializer_class = StrengthTestOutput
+    filterset_class = StrengthTestFilter
+    model = StrengthTest
+    related = ("points",)
+
+    @extend_schema(operation_id="patients_strength_tests_list", responses=StrengthTestOutput(many=True))
+    def get(self, request: Request, patient_id: uuid.UUID) -> Response:
+        return self.list(request)
+
+    @extend_schema(
+        operation_id="patients_strength_tests_create",
+        request=StrengthTestInput,
+        responses={201: StrengthTestOutput},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request, patient_id: uuid.UUID) -> Response:
+        key = idempotency.request_key(request)
+        patient = access_patient(user=request.user, patient_id=patient_id)
+        given = StrengthTestInput(data=request.data, context={"request": request})
+        given.is_valid(raise_exception=True)
+
+        def create() -> tuple[int, Any, str]:
+            test = strength_test_record_for_program(actor=request.user, patient=patient, **given.to_service())
+            return status.HTTP_201_CREATED, StrengthTestOutput(test).data, str(test.pk)
+
+        if key is None:
+            code, body, _ = create()
+            return Response(body, status=code)
+        outcome = idempotency.idempotent_create(request, key, create)
+        if outcome.replayed:
+            record_get(StrengthTest, request.user, outcome.object_id)
+        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+
+
+class StrengthTestDetailView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "assessments.view_strengthtest"}
+    serializer_class = StrengthTestOutput
+
+    @extend_schema(operation_id="strength_tests_retrieve", responses={200: StrengthTestOutput})
+    def get(self, request: Request, test_id: uuid.UUID) -> Response:
+        return Response(StrengthTestOutput(record_get(StrengthTest, request.user, test_id, "points")).data)
+
+
+class QuestionnaireListView(_PatientRecordListView):
+    permission_classes = [StaffWritePermission]
+    required_perms = {"GET": "assessments.view_questionnaireresponse", "POST": "assessments.add_questionnaireresponse"}
+    serializer_class = QuestionnaireOutput
+    filterset_class = QuestionnaireFilter
+    model = QuestionnaireResponse
+
+    @extend_schema(operation_id="patients_questionnaires_list", responses=QuestionnaireOutput(many=True))
+    def get(self, request: Request, patient_id: uuid.UUID) -> Response:
+        return self.list(request)
+
+    @extend_schema(
+        operation_id="patients_questionnaires_create",
+        request=QuestionnaireInput,
+        responses={201: QuestionnaireOutput},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request, patient_id: uuid.UUID) -> Response:
+        key = idempotency.request_key(request)
+        patient = access_patient(user=request.user, patient_id=patient_id)
+        given = QuestionnaireInput(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        def create() -> tuple[int, Any, str]:
+            answered = questionnaire_record_for_program(actor=request.user, patient=patient, **given.validated_data)
+            return status.HTTP_201_CREATED, QuestionnaireOutput(answered).data, str(answered.pk)
+
+        if key is None:
+            code, body, _ = create()
+            return Response(body, status=code)
+        outcome = idempotency.idempotent_create(request, key, create)
+        if outcome.replayed:
+            record_get(QuestionnaireResponse, request.user, outcome.object_id)
+        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+
+
+class QuestionnaireDetailView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "assessments.view_questionnaireresponse"}
+    serializer_class = QuestionnaireOutput
+
+    @extend_schema(operation_id="questionnaires_retrieve", responses={200: QuestionnaireOutput})
+    def get(self, request: Request, response_id: uuid.UUID) -> Response:
+        return Response(QuestionnaireOutput(record_get(QuestionnaireResponse, request.user, response_id)).data)
+
+
+class AngleChangeOutput(serializers.Serializer):
+    angle_deg = serializers.DecimalField(max_digits=5, decimal_places=1)
+    before = serializers.DecimalField(max_digits=8, decimal_places=2, help_text="Baseline torque, N·m.")
+    after = serializers.DecimalField(max_digits=8, decimal_places=2, help_text="Latest torque, N·m.")
+    change_pct = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+
+
+class StrengthProgressOutput(serializers.Serializer):
+    region = serializers.ChoiceField(choices=Region.choices)
+    angles = AngleChangeOutput(many=True, help_text="The angles the baseline and latest test share, ascending.")
+    index_before = serializers.DecimalField(max_digits=10, decimal_places=1, help_text="N·m·deg.")
+    index_after = serializers.DecimalField(max_digits=10, decimal_places=1, help_text="N·m·deg.")
+    index_change_pct = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+
+
+class ScoreProgressOutput(serializers.Serializer):
+    instrument = serializers.ChoiceField(choices=Instrument.choices)
+    change = serializers.DecimalField(
+        max_digits=5, decimal_places=1, help_text="Baseline minus latest; positive is better."
+    )
+    relative_pct = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    important = serializers.BooleanField(help_text="A clinically important improvement.")
+    criteria = serializers.ListField(child=serializers.CharField(), help_text="Thresholds met: points, percent.")
+
+
+class ProgressOutput(serializers.Serializer):
+    patient = serializers.UUIDField()
+    strength = StrengthProgressOutput(many=True, help_text="Latest test vs baseline, per region with a retest.")
+    scores = ScoreProgressOutput(many=True, help_text="Latest vs first response, per instrument with two.")
+
+
+class ProgressView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "assessments.view_strengthtest"}
+    serializer_class = ProgressOutput
+
+    @extend_schema(operation_id="patients_progress_retrieve", responses={200: ProgressOutput})
+    def get(self, request: Request, patient_id: uuid.UUID) -> Response:
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        strength = [
+            {"region": region, **vars(comparison)}
+            for region in Region.values
+            if (comparison := selectors.strength_progress(patient=patient, region=region)) is not None
+        ]
+        scores = [
+            {"instrument": instrument, **vars(change)}
+            for instrument in Instrument.values
+            if (change := selectors.score_progress(patient=patient, instrument=instrument)) is not None
+        ]
+        return Response(ProgressOutput({"patient": patient.pk, "strength": strength, "scores": scores}).data)

@@ -1,0 +1,239 @@
+"""Programs, their sessions and flags on the partner API: read only.
+
+Sessions are not recorded by partners: `TrainingSession.supervisor` is a required user (the
+clinician who supervised the set) and a partner token has none (`PartnerPrincipal.pk is None`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api.permissions import ActionPermission
+from apps.api.views import ScopedGenericAPIView
+from apps.assessments.api import record_get
+from apps.audit import events
+from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
+
+UPDATED_SINCE_HELP = "Changed at or after this ISO 8601 time."
+
+
+class ProgramOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Program
+        fields = [
+            "id",
+            "patient",
+            "clinic",
+            "region",
+            "machine_kind",
+            "load_unit",
+            "status",
+            "status_reason",
+            "sessions_per_week",
+            "planned_weeks",
+            "rep_min",
+            "rep_max",
+            "tul_min_s",
+            "tul_max_s",
+            "progression_step_pct",
+            "min_rest_hours",
+            "start_load",
+            "started_at",
+            "ended_at",
+            "current_load",
+            "proposed_load",
+            "proposal_action",
+            "proposal_reason",
+            "completed_sessions",
+            "last_completed_at",
+            "earliest_next_at",
+            "next_due_at",
+            "overdue_at",
+            "lapse_at",
+            "detrained_at",
+            "attendance",
+            "questionnaire_due_at",
+            "retest_due_at",
+            "physician_review_due_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SessionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingSession
+        fields = [
+            "id",
+            "program",
+            "patient",
+            "clinic",
+            "machine",
+            "performed_at",
+            "status",
+            "rom_min_deg",
+            "rom_max_deg",
+            "load",
+            "load_unit",
+            "reps",
+            "time_under_load_s",
+            "reached_failure",
+            "pain_before",
+            "pain_after",
+            "adverse_event",
+            "red_flag_reported",
+            "proposed_load",
+            "proposal_action",
+            "proposal_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FlagOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "patient",
+            "program",
+            "kind",
+            "reason",
+            "opened_at",
+            "resolved_at",
+            "resolution",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ProgramFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
+    )
+    patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
+    status = django_filters.ChoiceFilter(choices=ProgramStatus.choices)
+
+    class Meta:
+        model = Program
+        fields = ["updated_since", "patient", "status"]
+
+
+class SessionFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
+    )
+    patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+
+    class Meta:
+        model = TrainingSession
+        fields = ["updated_since", "patient", "status", "performed_after", "performed_before"]
+
+
+class FlagFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
+    )
+    patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
+    kind = django_filters.ChoiceFilter(choices=FlagKind.choices)
+    open = django_filters.BooleanFilter(field_name="resolved_at", lookup_expr="isnull", help_text="Unresolved (true).")
+
+    class Meta:
+        model = Flag
+        fields = ["updated_since", "patient", "kind", "open"]
+
+
+class _ListView(ScopedGenericAPIView):
+    """A list of clinic-scoped rows: gate, filter, cursor page, one audited read per row shown."""
+
+    permission_classes = [ActionPermission]
+
+    def rows(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
+            return self.serializer_class.Meta.model._base_manager.none()
+        return self.rows().select_related("patient")
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        events.record_reads(objs=page, actor=request.user)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class ProgramListView(_ListView):
+    required_perms = {"GET": "programs.view_program"}
+    serializer_class = ProgramOutput
+    filterset_class = ProgramFilter
+
+    def rows(self) -> QuerySet[Program]:
+        return Program.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
+
+    @extend_schema(operation_id="programs_list", responses=ProgramOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+
+class ProgramDetailView(ScopedGenericAPIView):
+    permission_classes = [ActionPermission]
+    required_perms = {"GET": "programs.view_program"}
+    serializer_class = ProgramOutput
+
+    @extend_schema(operation_id="programs_retrieve", responses={200: ProgramOutput})
+    def get(self, request: Request, program_id: uuid.UUID) -> Response:
+        return Response(ProgramOutput(record_get(Program, request.user, program_id)).data)
+
+
+class ProgramSessionListView(_ListView):
+    required_perms = {"GET": "programs.view_trainingsession"}
+    serializer_class = SessionOutput
+    filterset_class = SessionFilter
+
+    def rows(self) -> QuerySet[TrainingSession]:
+        program = record_get(Program, self.request.user, self.kwargs["program_id"], audit=False)
+        return TrainingSession.objects.for_user(self.request.user).filter(program=program)
+
+    @extend_schema(operation_id="programs_sessions_list", responses=SessionOutput(many=True))
+    def get(self, request: Request, program_id: uuid.UUID) -> Response:
+        return self.list(request)
+
+
+class SessionListView(_ListView):
+    required_perms = {"GET": "programs.view_trainingsession"}
+    serializer_class = SessionOutput
+    filterset_class = SessionFilter
+
+    def rows(self) -> QuerySet[TrainingSession]:
+        return TrainingSession.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
+
+    @extend_schema(operation_id="sessions_list", responses=SessionOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+
+class FlagListView(_ListView):
+    required_perms = {"GET": "programs.view_flag"}
+    serializer_class = FlagOutput
+    filterset_class = FlagFilter
+
+    def rows(self) -> QuerySet[Flag]:
+        return Flag.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
+
+    @extend_schema(operation_id="flags_list", responses=FlagOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return self.list(request)
