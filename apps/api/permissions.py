@@ -20,3 +20,14 @@ class ActionPermission(BasePermission):
         if perm is None:
             return request.method in ("HEAD", "OPTIONS")
         return request.user.has_perm(perm)
+
+
+class StaffWritePermission(ActionPermission):
+    """Reads as `ActionPermission`; writes only by staff, since a partner token cannot be `recorded_by`."""
+
+    message = "A partner token cannot record this: the record needs the clinician who took it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method == "POST" and getattr(request.user, "is_partner", False):
+            return False
+        return super().has_permission(request, view)

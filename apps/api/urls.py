@@ -4,13 +4,6 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.api.errors import not_found
-from apps.assessments.api import (
-    ProgressView,
-    QuestionnaireDetailView,
-    QuestionnaireListView,
-    StrengthTestDetailView,
-    StrengthTestListView,
-)
 from apps.clinics.api import ClinicDetailView, ClinicListView
 from apps.patients.api import PatientDetailView, PatientListView
 from apps.programs.api import (
@@ -19,6 +12,13 @@ from apps.programs.api import (
     ProgramListView,
     ProgramSessionListView,
     SessionListView,
+)
+from apps.programs.assessments_api import (
+    ProgressView,
+    QuestionnaireDetailView,
+    QuestionnaireListView,
+    StrengthTestDetailView,
+    StrengthTestListView,
 )
 
 app_name = "api"

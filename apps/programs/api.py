@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.permissions import ActionPermission
+from apps.api.records import record_get
 from apps.api.views import ScopedGenericAPIView
-from apps.assessments.api import record_get
 from apps.audit import events
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
 

@@ -1,5 +1,9 @@
 """Strength tests, questionnaires and progress on the API.
 
+These live in apps.programs, not apps.assessments: recording a test or a questionnaire goes
+through the programs services that recompute the patient's program, and imports point one way
+(assessments ← programs), as for the admin.
+
 Partner tokens read them but cannot create them: `PatientRecord.recorded_by` is a required user
 and a partner token has none (`PartnerPrincipal.pk is None`), so the services cannot attribute the
 row. Staff sessions record questionnaires here like on the staff pages.
@@ -12,14 +16,14 @@ from typing import Any
 
 import django_filters
 from django.db.models import Model, QuerySet
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
-from apps.api.permissions import ActionPermission
+from apps.api.permissions import ActionPermission, StaffWritePermission
+from apps.api.records import record_get
 from apps.api.views import ScopedGenericAPIView
 from apps.assessments import selectors
 from apps.assessments.models import (
@@ -127,17 +131,6 @@ class StrengthTestInput(serializers.Serializer):
         return data
 
 
-class StaffWritePermission(ActionPermission):
-    """Reads as `ActionPermission`; writes only by staff, since a partner token cannot be `recorded_by`."""
-
-    message = "A partner token cannot record this: the record needs the clinician who took it."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if request.method == "POST" and getattr(request.user, "is_partner", False):
-            return False
-        return super().has_permission(request, view)
-
-
 class StrengthTestFilter(django_filters.FilterSet):
     updated_since = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
@@ -162,17 +155,6 @@ class QuestionnaireFilter(django_filters.FilterSet):
     class Meta:
         model = QuestionnaireResponse
         fields = ["updated_since", "instrument", "completed_after", "completed_before"]
-
-
-def record_get(model: type[Model], user: Any, record_id: uuid.UUID, *related: str, audit: bool = True) -> Any:
-    """A row of a patient's record through the gate (404 outside the caller's clinics), audited as a read."""
-    row = model.objects.for_user(user).select_related("patient").prefetch_related(*related).filter(pk=record_id).first()
-    if row is None:
-        raise Http404("Not found.")
-    access_patient(user=user, patient_id=row.patient_id)  # a deleted patient's record is gone too
-    if audit:
-        events.record(action=events.Action.READ, obj=row, actor=user)
-    return row
 
 
 class _PatientRecordListView(ScopedGenericAPIView):
