@@ -49,3 +49,7 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo
+
+.PHONY: bench
+bench: install-dev services ## benchmarks against PostgreSQL (BENCH_DATABASE_URL, default a spinezone_bench database on 127.0.0.1)
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.api_patient_list

@@ -1,0 +1,304 @@
+"""Benchmark: GET /api/v1/patients/?page_size=100 against a hand-written psycopg baseline, same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spinezone_bench python -m bench.api_patient_list
+
+The API side is the whole request through Django's test client (middleware, Bearer token,
+tenancy gate, throttle, cursor pagination, one audit read event per row, DRF serializer, JSON).
+The baseline does the same data work by hand on its own psycopg connection: the page SELECT the
+view emitted (captured verbatim once per page), one INSERT of the page's audit rows, the same
+dicts built by hand, and json.dumps (orjson is not a pinned dependency). Figures are per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/spinezone_bench"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench" / "api_patient_list.json"
+PAGE_SIZE = 100
+FIELDS = (
+    "id, organization_id, clinic_id, mrn, given_name, family_name, birth_date, sex, height_cm, body_mass_kg, "
+    "email, phone, preferred_language, email_reminder_consent, deceased_on, created_at, updated_at"
+)
+
+
+def _environment() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.exit(f"DATABASE_URL is not set: point it at PostgreSQL, e.g. DATABASE_URL={DEFAULT_URL}")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        sys.exit(f"DATABASE_URL={url.split(':', 1)[0]}:… is not PostgreSQL: the benchmark refuses SQLite and others.")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "spinezone.settings"
+    # A benchmark process, not a deployment: a throwaway key, and no throttle cutting the walk short
+    # (the throttle still runs and costs what it costs).
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("API_THROTTLE_RATE", "100000000/min")
+    return url
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "n": len(ordered)}
+
+
+def _drf_datetime(value: Any) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _row_dict(row: tuple) -> dict[str, Any]:
+    return {
+        "id": str(row[0]),
+        "organization": row[1],
+        "clinic": row[2],
+        "mrn": row[3],
+        "given_name": row[4],
+        "family_name": row[5],
+        "birth_date": row[6].isoformat(),
+        "sex": row[7],
+        "height_cm": row[8],
+        "body_mass_kg": None if row[9] is None else str(row[9]),
+        "email": row[10],
+        "phone": row[11],
+        "preferred_language": row[12],
+        "email_reminder_consent": row[13],
+        "deceased_on": None if row[14] is None else row[14].isoformat(),
+        "created_at": _drf_datetime(row[15]),
+        "updated_at": _drf_datetime(row[16]),
+    }
+
+
+AUDIT_ROW = "(now(), 'read', NULL, %s, %s, %s, %s, 'patients.patient', %s, 'api', %s, %s)"
+
+
+def _audit_insert(rows: int) -> str:
+    """What `Event.objects.bulk_create` sends for `rows` read events: one INSERT … RETURNING id."""
+    values = ", ".join([AUDIT_ROW] * rows)
+    return (
+        "INSERT INTO audit_event (occurred_at, action, actor_id, actor_label, organization_id, clinic_id, "  # noqa: S608
+        f"patient_id, object_type, object_id, channel, request_id, ip_address) VALUES {values} RETURNING id"
+    )
+
+
+class Baseline:
+    """The page's work by hand: SELECT, audit INSERT, dicts, JSON."""
+
+    def __init__(self, url: str, actor_label: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute("SET TIME ZONE 'UTC'")
+        self.actor_label = actor_label
+        self.inserts = {n: _audit_insert(n) for n in range(1, PAGE_SIZE + 1)}
+
+    def page(self, select_sql: str, next_url: str | None, previous_url: str | None) -> bytes:
+        # The captured SELECT lists every column of patients_patient and the joined clinic, in model order.
+        rows = self.conn.execute(select_sql).fetchall()[:PAGE_SIZE]
+        dicts = [_row_dict(row) for row in rows]
+        request_id = uuid.uuid4().hex
+        params: list[Any] = []
+        for d in dicts:
+            params += [self.actor_label, d["organization"], d["clinic"], d["id"], d["id"], request_id, "127.0.0.1"]
+        if dicts:
+            self.conn.execute(self.inserts[len(dicts)], params).fetchall()
+        body = {"next": next_url, "previous": previous_url, "results": dicts}
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _page_select(captured: list[dict[str, str]]) -> tuple[str, str]:
+    """The page SELECT among a request's queries: rewritten to the output's fields in order, and verbatim."""
+    selects = [q["sql"] for q in captured if q["sql"].startswith("SELECT") and 'FROM "patients_patient"' in q["sql"]]
+    if len(selects) != 1:
+        raise SystemExit(f"expected one page SELECT on patients_patient, found {len(selects)}")
+    original = selects[0]
+    _columns, sep, rest = original.partition(' FROM "patients_patient"')
+    columns = ", ".join(f'"patients_patient"."{c.strip()}"' for c in FIELDS.split(","))
+    return f'SELECT {columns}, "clinics_clinic".*{sep}{rest}', original
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=30, help="walks of --pages pages, each side")
+    parser.add_argument("--pages", type=int, default=5, help="pages per walk (following `next`)")
+    parser.add_argument("--profile", action="store_true", help="also profile 20 API pages with cProfile")
+    args = parser.parse_args(argv)
+
+    url = _environment()
+    _ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from apps.audit.events import SYSTEM
+    from apps.clinics.models import Clinic
+    from apps.partners.models import Partner
+    from apps.partners.services import partner_token_issue
+    from bench.generate import generate
+
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"generating {args.patients} patients …")
+    made = generate(args.patients, log=lambda line: None)
+    print(f"generation: {made.created} created in {made.seconds:.1f} s ({made.patients} in the clinic)")
+
+    with scopes_disabled():
+        partner, _ = Partner.objects.get_or_create(
+            organization_id=made.organization_id, name="Bench EHR", defaults={"contact_email": "it@bench.test"}
+        )
+        partner.clinics.set([Clinic.objects.get(pk=made.clinic_id)])
+    _token, plaintext = partner_token_issue(
+        actor=SYSTEM, partner=partner, name="bench", scope="read", expires_at=timezone.now() + timedelta(hours=1)
+    )
+    actor_label = f"partner:{partner.name}"
+    client = Client(HTTP_HOST="localhost")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    first = f"/api/v1/patients/?page_size={PAGE_SIZE}"
+
+    def get(path: str) -> Any:
+        response = client.get(path, headers=headers, secure=True)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path} -> {response.status_code}: {response.content[:300]!r}")
+        return response
+
+    # One walk with the queries captured: each page's SELECT (verbatim), its links, the query count.
+    pages: list[dict[str, Any]] = []
+    path = first
+    for _ in range(args.pages):
+        with CaptureQueriesContext(connection) as captured:
+            response = get(path)
+        body = response.json()
+        select, original = _page_select(captured.captured_queries)
+        pages.append(
+            {"path": path, "select": select, "original": original, "next": body["next"], "previous": body["previous"]}
+        )
+        pages[-1]["queries"] = len(captured.captured_queries)
+        pages[-1]["query_list"] = [q["sql"][:110] for q in captured.captured_queries]
+        pages[-1]["results"] = body["results"]
+        path = urlsplit(body["next"])
+        path = f"{path.path}?{path.query}"
+
+    baseline = Baseline(url, actor_label)
+    # The baseline must return the rows the API returned, as the same JSON values.
+    for page in pages:
+        produced = json.loads(baseline.page(page["select"], page["next"], page["previous"]))
+        if produced["results"] != page["results"]:
+            diff = (
+                next((a, b) for a, b in zip(produced["results"], page["results"], strict=False) if a != b)
+                if len(produced["results"]) == len(page["results"])
+                else ("length", len(produced["results"]))
+            )
+            raise SystemExit(f"baseline rows differ from the API's: {diff}")
+    print(f"baseline checked: {len(pages)} pages return the API's rows; {pages[0]['queries']} queries per API page:")
+    for query in pages[1]["query_list"]:
+        print(f"  {query}")
+
+    api_times: list[float] = []
+    base_times: list[float] = []
+    clock = time.perf_counter
+    for _ in range(args.repeat):
+        # Interleaved walks: the noise of the machine falls on both sides alike.
+        for page in pages:
+            start = clock()
+            response = get(page["path"])
+            api_times.append(clock() - start)
+        for page in pages:
+            start = clock()
+            baseline.page(page["select"], page["next"], page["previous"])
+            base_times.append(clock() - start)
+
+    api, base = _stats(api_times), _stats(base_times)
+    ratio = {"median": api["median_ms"] / base["median_ms"], "p95": api["p95_ms"] / base["p95_ms"]}
+
+    middle = pages[len(pages) // 2]["original"]
+    plan = "\n".join(row[0] for row in baseline.conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {middle}").fetchall())
+
+    print()
+    print(f"GET {first}  ({args.patients} patients, {args.repeat} walks x {args.pages} pages)")
+    print(f"{'':28}{'median ms':>12}{'p95 ms':>12}{'samples':>10}")
+    print(f"{'API (Django test client)':28}{api['median_ms']:>12.2f}{api['p95_ms']:>12.2f}{api['n']:>10}")
+    print(f"{'baseline (psycopg + json)':28}{base['median_ms']:>12.2f}{base['p95_ms']:>12.2f}{base['n']:>10}")
+    print(f"{'ratio':28}{ratio['median']:>11.2f}x{ratio['p95']:>11.2f}x   goal <= 3x")
+    print()
+    print("EXPLAIN (ANALYZE, BUFFERS) of a page SELECT as the view emits it:")
+    print(plan)
+
+    profile_text = ""
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(4):
+            for page in pages:
+                get(page["path"])
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        profile_text = out.getvalue()
+        print(profile_text)
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(
+        json.dumps(
+            {
+                "benchmark": "api_patient_list",
+                "endpoint": first,
+                "patients": args.patients,
+                "generation_seconds": made.seconds,
+                "generation_created": made.created,
+                "repeat": args.repeat,
+                "pages_per_walk": args.pages,
+                "queries_per_api_page": pages[0]["queries"],
+                "api_page_queries": pages[1]["query_list"],
+                "api": api,
+                "baseline": base,
+                "baseline_json": "json (stdlib; orjson is not a pinned dependency)",
+                "ratio": ratio,
+                "goal_ratio": 3.0,
+                "explain": plan,
+                "page_select": middle,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
