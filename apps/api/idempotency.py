@@ -16,13 +16,18 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 
 from apps.api.models import IDEMPOTENCY_WINDOW, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+# For a view whose POST calls `request_key`: its 400 schema then lists the header's error.
+documents_key_errors = extend_validation_errors(["invalid"], field_name=HEADER, methods=["post"])
 
 
 class KeyReused(exceptions.APIException):
@@ -35,6 +40,28 @@ class KeyInFlight(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "idempotency_key_in_use"
     default_detail = "A request with this Idempotency-Key is being processed; retry in a moment."
+
+
+class IdempotencyErrorSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[KeyReused.default_code, KeyInFlight.default_code])
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class IdempotencyErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["client_error"])
+    errors = IdempotencyErrorSerializer(many=True)
+
+
+# The two answers `idempotent_create` adds to a POST: put them in its `@extend_schema(responses=…)`.
+KEY_RESPONSES = {
+    status.HTTP_409_CONFLICT: OpenApiResponse(
+        IdempotencyErrorResponseSerializer, description=KeyInFlight.default_detail
+    ),
+    status.HTTP_422_UNPROCESSABLE_ENTITY: OpenApiResponse(
+        IdempotencyErrorResponseSerializer, description=KeyReused.default_detail
+    ),
+}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.api.errors import not_found
@@ -40,6 +41,7 @@ urlpatterns = [
     path("v1/patients/<uuid:patient_id>/progress/", ProgressView.as_view(), name="patient-progress"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    # Anything else under /api/ answers in the API's error shape, with DEBUG on too.
-    re_path(r"^.*$", not_found),
+    # Anything else under /api/ answers in the API's error shape, with DEBUG on too. CSRF-exempt like
+    # the API views: otherwise a POST/PATCH to an unknown path got the HTML "CSRF failed" 403.
+    re_path(r"^.*$", csrf_exempt(not_found)),
 ]

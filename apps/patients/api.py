@@ -103,6 +103,7 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 
 
+@idempotency.documents_key_errors
 class PatientListView(ScopedGenericAPIView):
     permission_classes = [ActionPermission]
     required_perms = {"GET": "patients.view_patient", "POST": "patients.add_patient"}
@@ -123,7 +124,7 @@ class PatientListView(ScopedGenericAPIView):
     @extend_schema(
         operation_id="patients_create",
         request=PatientInput,
-        responses={201: PatientOutput},
+        responses={201: PatientOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request) -> Response:

@@ -20,12 +20,28 @@ from apps.api.permissions import ActionPermission
 from apps.api.records import record_get
 from apps.api.views import ScopedGenericAPIView
 from apps.audit import events
-from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.programs.models import (
+    Flag,
+    FlagKind,
+    Program,
+    ProgramStatus,
+    ProposalAction,
+    SessionStatus,
+    TrainingSession,
+)
 
 UPDATED_SINCE_HELP = "Changed at or after this ISO 8601 time."
 
 
+def proposal_action_field() -> serializers.ChoiceField:
+    # Declared, not generated: a read-only model field loses `blank=True`, and the schema would then
+    # leave "" (no proposal yet) out of the enum.
+    return serializers.ChoiceField(choices=ProposalAction.choices, allow_blank=True, read_only=True)
+
+
 class ProgramOutput(serializers.ModelSerializer):
+    proposal_action = proposal_action_field()
+
     class Meta:
         model = Program
         fields = [
@@ -70,6 +86,8 @@ class ProgramOutput(serializers.ModelSerializer):
 
 
 class SessionOutput(serializers.ModelSerializer):
+    proposal_action = proposal_action_field()
+
     class Meta:
         model = TrainingSession
         fields = [

@@ -175,6 +175,7 @@ class _PatientRecordListView(ScopedGenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+@idempotency.documents_key_errors
 class StrengthTestListView(_PatientRecordListView):
     permission_classes = [StaffWritePermission]
     required_perms = {"GET": "assessments.view_strengthtest", "POST": "assessments.add_strengthtest"}
@@ -190,7 +191,7 @@ class StrengthTestListView(_PatientRecordListView):
     @extend_schema(
         operation_id="patients_strength_tests_create",
         request=StrengthTestInput,
-        responses={201: StrengthTestOutput},
+        responses={201: StrengthTestOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, patient_id: uuid.UUID) -> Response:
@@ -222,6 +223,7 @@ class StrengthTestDetailView(ScopedGenericAPIView):
         return Response(StrengthTestOutput(record_get(StrengthTest, request.user, test_id, "points")).data)
 
 
+@idempotency.documents_key_errors
 class QuestionnaireListView(_PatientRecordListView):
     permission_classes = [StaffWritePermission]
     required_perms = {"GET": "assessments.view_questionnaireresponse", "POST": "assessments.add_questionnaireresponse"}
@@ -236,7 +238,7 @@ class QuestionnaireListView(_PatientRecordListView):
     @extend_schema(
         operation_id="patients_questionnaires_create",
         request=QuestionnaireInput,
-        responses={201: QuestionnaireOutput},
+        responses={201: QuestionnaireOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, patient_id: uuid.UUID) -> Response:
