@@ -121,7 +121,7 @@ class Baseline:
         self.inserts = {n: _audit_insert(n) for n in range(1, PAGE_SIZE + 1)}
 
     def page(self, select_sql: str, next_url: str | None, previous_url: str | None) -> bytes:
-        # The captured SELECT lists every column of patients_patient and the joined clinic, in model order.
+        # The output's columns first, in order (any joined columns the view fetched follow them).
         rows = self.conn.execute(select_sql).fetchall()[:PAGE_SIZE]
         dicts = [_row_dict(row) for row in rows]
         request_id = uuid.uuid4().hex
@@ -142,7 +142,9 @@ def _page_select(captured: list[dict[str, str]]) -> tuple[str, str]:
     original = selects[0]
     _columns, sep, rest = original.partition(' FROM "patients_patient"')
     columns = ", ".join(f'"patients_patient"."{c.strip()}"' for c in FIELDS.split(","))
-    return f'SELECT {columns}, "clinics_clinic".*{sep}{rest}', original
+    # The baseline fetches what the view fetches: a joined clinic too, if the view joins it.
+    joined = ', "clinics_clinic".*' if 'JOIN "clinics_clinic"' in rest else ""
+    return f"SELECT {columns}{joined}{sep}{rest}", original
 
 
 def main(argv: list[str] | None = None) -> int:
