@@ -20,6 +20,7 @@ from drf_spectacular.utils import OpenApiResponse
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from apps.api.models import IDEMPOTENCY_WINDOW, IdempotencyRecord
 
@@ -122,3 +123,23 @@ def idempotent_create(request: Request, key: str, create: Callable[[], tuple[int
             # Leaving the outer block with this error rolls the create back too.
             raise KeyInFlight() from None
     return Outcome(status_code, body, object_id, replayed=False)
+
+
+def create_response(
+    request: Request,
+    create: Callable[[], tuple[int, Any, str]],
+    show_again: Callable[[str], Any],
+) -> Response:
+    """A POST's response: `create` once, or the first response again when the key is retried.
+
+    A replay shows the row again, so `show_again(object_id)` looks it up through the gate and
+    audits it as a read.
+    """
+    key = request_key(request)
+    if key is None:
+        code, body, _ = create()
+        return Response(body, status=code)
+    outcome = idempotent_create(request, key, create)
+    if outcome.replayed:
+        show_again(outcome.object_id)
+    return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})

@@ -129,7 +129,7 @@ class PatientListView(ScopedGenericAPIView):
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency.request_key(request)
+        idempotency.request_key(request)  # a malformed key is refused before any work
         given = PatientInput(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
 
@@ -137,14 +137,9 @@ class PatientListView(ScopedGenericAPIView):
             patient = patient_create(actor=request.user, **given.validated_data)
             return status.HTTP_201_CREATED, PatientOutput(patient).data, str(patient.pk)
 
-        if key is None:
-            code, body, _ = create()
-            return Response(body, status=code)
-        outcome = idempotency.idempotent_create(request, key, create)
-        if outcome.replayed:
-            # Replaying shows the patient again: still through the gate, and audited as a read.
-            patient_get(user=request.user, patient_id=outcome.object_id)
-        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+        return idempotency.create_response(
+            request, create, lambda object_id: patient_get(user=request.user, patient_id=object_id)
+        )
 
 
 def etag_of(patient: Patient) -> str:

@@ -195,7 +195,7 @@ class StrengthTestListView(_PatientRecordListView):
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, patient_id: uuid.UUID) -> Response:
-        key = idempotency.request_key(request)
+        idempotency.request_key(request)  # a malformed key is refused before any work
         patient = access_patient(user=request.user, patient_id=patient_id)
         given = StrengthTestInput(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
@@ -204,13 +204,9 @@ class StrengthTestListView(_PatientRecordListView):
             test = strength_test_record_for_program(actor=request.user, patient=patient, **given.to_service())
             return status.HTTP_201_CREATED, StrengthTestOutput(test).data, str(test.pk)
 
-        if key is None:
-            code, body, _ = create()
-            return Response(body, status=code)
-        outcome = idempotency.idempotent_create(request, key, create)
-        if outcome.replayed:
-            record_get(StrengthTest, request.user, outcome.object_id)
-        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+        return idempotency.create_response(
+            request, create, lambda object_id: record_get(StrengthTest, request.user, object_id)
+        )
 
 
 class StrengthTestDetailView(ScopedGenericAPIView):
@@ -242,7 +238,7 @@ class QuestionnaireListView(_PatientRecordListView):
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, patient_id: uuid.UUID) -> Response:
-        key = idempotency.request_key(request)
+        idempotency.request_key(request)  # a malformed key is refused before any work
         patient = access_patient(user=request.user, patient_id=patient_id)
         given = QuestionnaireInput(data=request.data)
         given.is_valid(raise_exception=True)
@@ -251,13 +247,9 @@ class QuestionnaireListView(_PatientRecordListView):
             answered = questionnaire_record_for_program(actor=request.user, patient=patient, **given.validated_data)
             return status.HTTP_201_CREATED, QuestionnaireOutput(answered).data, str(answered.pk)
 
-        if key is None:
-            code, body, _ = create()
-            return Response(body, status=code)
-        outcome = idempotency.idempotent_create(request, key, create)
-        if outcome.replayed:
-            record_get(QuestionnaireResponse, request.user, outcome.object_id)
-        return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": str(outcome.replayed)})
+        return idempotency.create_response(
+            request, create, lambda object_id: record_get(QuestionnaireResponse, request.user, object_id)
+        )
 
 
 class QuestionnaireDetailView(ScopedGenericAPIView):
