@@ -40,10 +40,10 @@ from fhir.resources.R4B.resource import Resource
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api.renderers import ORJSONRenderer
 from apps.api.views import ScopedAPIView
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.audit import events
@@ -83,7 +83,7 @@ def outcome_body(code: str, diagnostics: str, expression: Sequence[str] | None =
     return mapping.to_json(mapping.operation_outcome("error", code, diagnostics, expression=expression))
 
 
-class FhirJsonRenderer(JSONRenderer):
+class FhirJsonRenderer(ORJSONRenderer):
     media_type = codes.FHIR_JSON
     format = "json"
 

@@ -49,6 +49,21 @@ class PatientOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+LISTED_FIELDS = tuple(PatientOutput.Meta.fields)
+
+
+def listed(row: dict[str, Any]) -> dict[str, Any]:
+    """A `.values()` row of LISTED_FIELDS as PatientOutput represents it, once rendered to JSON.
+
+    UUIDs, dates and datetimes are left to the renderer, which writes them as DRF does; a
+    decimal is a string in DRF's output, not the float the JSON encoder would make of it.
+    """
+    mass = row["body_mass_kg"]
+    if mass is not None:
+        row["body_mass_kg"] = str(mass)
+    return row
+
+
 class PatientInput(serializers.Serializer):
     """What a partner may set. `clinic` is checked against the caller's clinics like any other lookup."""
 
@@ -118,9 +133,15 @@ class PatientListView(ScopedGenericAPIView):
 
     @extend_schema(operation_id="patients_list", responses=PatientOutput(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        events.record_reads(objs=page, actor=request.user)
-        return self.get_paginated_response(PatientOutput(page, many=True).data)
+        # The sync hot path: rows as values, one audit INSERT, no model or serializer per row.
+        # `listed` writes what PatientOutput writes (a test holds the two to the same JSON).
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*LISTED_FIELDS))
+        events.record_row_reads(
+            object_type=Patient._meta.label_lower,
+            rows=[(row["id"], events.Subject(row["organization"], row["clinic"], row["id"])) for row in rows],
+            actor=request.user,
+        )
+        return self.get_paginated_response([listed(row) for row in rows])
 
     @extend_schema(
         operation_id="patients_create",

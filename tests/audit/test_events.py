@@ -349,3 +349,36 @@ def test_new_request_id_makes_a_fresh_one_when_none_fits(supplied):
 
     assert made != supplied
     assert len(made) == 32
+
+
+def test_row_reads_write_the_events_record_reads_would(clinician_a, patient_a, patient_b):
+    by_objects = events.record_reads(objs=[patient_a, patient_b], actor=clinician_a)
+    rows = [(p.pk, p.audit_subject()) for p in (patient_a, patient_b)]
+    assert events.record_row_reads(object_type="patients.patient", rows=rows, actor=clinician_a) == 2
+
+    def shape(event):
+        return tuple(
+            getattr(event, name)
+            for name in (
+                "action",
+                "actor_id",
+                "actor_label",
+                "organization_id",
+                "clinic_id",
+                "patient_id",
+                "object_type",
+                "object_id",
+                "channel",
+                "request_id",
+                "ip_address",
+            )
+        )
+
+    by_rows = Event.objects.exclude(pk__in=[e.pk for e in by_objects])
+    assert sorted(map(shape, by_rows), key=str) == sorted(map(shape, by_objects), key=str)
+    assert all(e.occurred_at is not None for e in by_rows)
+
+
+def test_row_reads_of_nothing_write_nothing(clinician_a, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert events.record_row_reads(object_type="patients.patient", rows=[], actor=clinician_a) == 0
