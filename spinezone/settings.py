@@ -136,6 +136,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Idempotency-Key replay records past their 24 hours.
+    "api-purge-idempotency-records": {
+        "task": "apps.api.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------

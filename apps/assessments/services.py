@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from apps.assessments import scoring
@@ -41,6 +42,32 @@ def _check_may(actor: Any, perm: str, patient: Patient, refusal: str) -> None:
     access_patient(user=actor, patient_id=patient.pk)
     if not actor.has_perm(perm, patient):
         raise PermissionDenied(refusal)
+
+
+def _may_record(user: Any, perm: str, patient: Patient) -> bool:
+    try:
+        access_patient(user=user, patient_id=patient.pk)
+    except Http404:
+        return False
+    return user.is_active and user.has_perm(perm, patient)
+
+
+def clinician_of_record(*, actor: Any, clinician: Any, perm: str, patient: Patient, field: str) -> Any:
+    """Who a record is attributed to: the staff actor, or the clinician a partner system records for.
+
+    A partner token has no user, so it names the clinician who took the test or supervised the
+    set; that clinician must hold the role to record it at the patient's clinic. Staff record as
+    themselves. The audit trail still names the actor.
+    """
+    if clinician is None:
+        if actor.pk is None:
+            raise ValidationError({field: "Name the clinician who did this (their username)."})
+        return actor
+    if actor.pk is not None and clinician.pk != actor.pk:
+        raise ValidationError({field: "Staff record as themselves; leave this out."})
+    if not _may_record(clinician, perm, patient):
+        raise ValidationError({field: f"{clinician.get_username()} cannot record this for this patient's clinic."})
+    return clinician
 
 
 def _moment_problem(moment: object) -> str | None:
@@ -159,10 +186,15 @@ def strength_test_record(
     pain_before: int | None = None,
     pain_after: int | None = None,
     clinic: Clinic | None = None,
+    recorded_by: Any = None,
 ) -> StrengthTest:
     """An isometric test: torque per angle, kept as captured and in N·m, with its peak and strength index."""
     refusal = "Only a clinician of the patient's clinic can record a strength test."
-    _check_may(actor, "assessments.add_strengthtest", patient, refusal)
+    perm = "assessments.add_strengthtest"
+    _check_may(actor, perm, patient, refusal)
+    recorded_by = clinician_of_record(
+        actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by"
+    )
     clinic = _testing_clinic(actor, patient, machine, clinic)
     if training_blocked(patient=patient):
         raise ValidationError({"patient": "Testing is blocked until a physician review clears the red-flag screen."})
@@ -179,7 +211,7 @@ def strength_test_record(
     test = StrengthTest.objects.create(
         patient=patient,
         clinic=clinic,
-        recorded_by=actor,
+        recorded_by=recorded_by,
         machine=machine,
         region=region,
         performed_at=performed_at,
@@ -223,10 +255,15 @@ def questionnaire_record(
     answers: Sequence[int | None] | int,
     completed_at: datetime,
     clinic: Clinic | None = None,
+    recorded_by: Any = None,
 ) -> QuestionnaireResponse:
     """An ODI, NDI or pain NRS response; only a valid response is stored, with its score and band."""
     refusal = "Only staff of the patient's clinic can record a questionnaire."
-    _check_may(actor, "assessments.add_questionnaireresponse", patient, refusal)
+    perm = "assessments.add_questionnaireresponse"
+    _check_may(actor, perm, patient, refusal)
+    recorded_by = clinician_of_record(
+        actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by"
+    )
     clinic_id = _record_clinic(actor, patient, clinic)
     if instrument not in Instrument.values:
         raise ValidationError({"instrument": f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs."})
@@ -242,7 +279,7 @@ def questionnaire_record(
     response = QuestionnaireResponse.objects.create(
         patient=patient,
         clinic_id=clinic_id,
-        recorded_by=actor,
+        recorded_by=recorded_by,
         instrument=instrument,
         completed_at=completed_at,
         answers=stored,

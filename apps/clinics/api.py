@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.permissions import ActionPermission
 from apps.api.views import ScopedGenericAPIView
 from apps.clinics.access import access_clinic
@@ -67,6 +68,8 @@ class ClinicDetailView(ScopedGenericAPIView):
     required_perms = {"GET": "clinics.view_clinic"}
     serializer_class = ClinicOutput
 
-    @extend_schema(operation_id="clinics_retrieve", responses={200: ClinicOutput})
+    @extend_schema(
+        operation_id="clinics_retrieve", parameters=[IF_NONE_MATCH], responses={200: ClinicOutput, **NOT_MODIFIED}
+    )
     def get(self, request: Request, clinic_id: int) -> Response:
-        return Response(ClinicOutput(access_clinic(request.user, clinic_id)).data)
+        return detail_response(request, access_clinic(request.user, clinic_id), ClinicOutput)

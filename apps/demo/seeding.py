@@ -31,6 +31,7 @@ from apps.clinics.models import (
     OrganizationAdmin,
     Role,
 )
+from apps.partners.models import Partner
 from apps.patients.models import Patient, RedFlagScreen, Region, Sex
 from apps.patients.screening import ITEMS_BY_REGION
 from apps.patients.services import patient_create, red_flag_screen_record
@@ -155,6 +156,19 @@ def _seed_clinic(organization: Organization, spec: ClinicSpec) -> Clinic:
         quiet_hours_end=time(8, 0),
     )
     return clinic
+
+
+DEMO_PARTNER = "Demo EHR"
+
+
+def seed_partner(organization: Organization, clinics: dict[str, Clinic]) -> Partner:
+    """A referring EHR granted La Jolla only, to try the API (and its 404s) with a token."""
+    partner, created = _get_or_create(
+        Partner, {"organization": organization, "name": DEMO_PARTNER}, contact_email="it@ehr.example.org"
+    )
+    if created:
+        partner.clinics.set([clinics["lj"]])
+    return partner
 
 
 def seed_machines(clinics: dict[str, Clinic]) -> list[Machine]:
@@ -303,6 +317,7 @@ def demo_counts() -> dict[str, int]:
         "staff users": get_user_model()._default_manager.filter(username__in=[s.username for s in STAFF]).count(),
         "patients": Patient.objects.filter(**in_demo).count(),
         "red-flag screens": RedFlagScreen.objects.filter(patient__organization__slug=ORGANIZATION_SLUG).count(),
+        "partner systems": Partner.objects.filter(**in_demo).count(),
     }
 
 

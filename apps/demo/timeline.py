@@ -111,9 +111,14 @@ def make_plan(rng: random.Random, scenario: Scenario, tz: ZoneInfo, now: datetim
     today = now.astimezone(tz).date()
     last = _last_day(rng, scenario, frequency, today, today_open=at(today) + SETTLED <= now)
     days = _session_days(rng, last, weeks * frequency, frequency)
+    sessions = _session_times(rng, days, at)
+    if sessions[-1] > now - SETTLED:
+        # Sessions pushed to 48 h 5 min apart drift later day after day: today's is not settled yet.
+        last = _last_day(rng, scenario, frequency, today, today_open=False)
+        days = _session_days(rng, last, weeks * frequency, frequency)
+        sessions = _session_times(rng, days, at)
     baseline_day = _weekday_on_or_before(days[0] - timedelta(days=rng.randint(2, 4)))
     familiarisation_day = _weekday_on_or_before(baseline_day - timedelta(days=rng.randint(3, 7)))
-    sessions = _session_times(rng, days, at)
     discharge = at(_weekday_on_or_after(last + timedelta(days=rng.randint(2, 4)))) if scenario.ending else None
     count = len(sessions)
     return Plan(

@@ -9,12 +9,13 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
+from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response, etag_of
 from apps.api.permissions import ActionPermission
 from apps.api.views import ScopedGenericAPIView
 from apps.audit import events
@@ -113,9 +114,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Repeat a POST with the same key and body to get its first response (kept 24 hours).",
 )
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="An ETag from an earlier response."
-)
 
 
 @idempotency.documents_key_errors
@@ -163,16 +161,6 @@ class PatientListView(ScopedGenericAPIView):
         )
 
 
-def etag_of(patient: Patient) -> str:
-    # Weak: equal updated_at means the same representation, not byte-identical JSON.
-    return f'W/"{patient.pk}-{int(patient.updated_at.timestamp() * 1_000_000)}"'
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in tags or etag.removeprefix("W/") in tags
-
-
 class PatientDetailView(ScopedGenericAPIView):
     permission_classes = [ActionPermission]
     required_perms = {"GET": "patients.view_patient", "PATCH": "patients.change_patient"}
@@ -181,14 +169,10 @@ class PatientDetailView(ScopedGenericAPIView):
     @extend_schema(
         operation_id="patients_retrieve",
         parameters=[IF_NONE_MATCH],
-        responses={200: PatientOutput, 304: OpenApiResponse(description="Not modified since that ETag.")},
+        responses={200: PatientOutput, **NOT_MODIFIED},
     )
     def get(self, request: Request, patient_id: uuid.UUID) -> Response:
-        patient = patient_get(user=request.user, patient_id=patient_id)
-        etag = etag_of(patient)
-        if _matches(request.headers.get("If-None-Match", ""), etag):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(PatientOutput(patient).data, headers={"ETag": etag})
+        return detail_response(request, patient_get(user=request.user, patient_id=patient_id), PatientOutput)
 
     @extend_schema(operation_id="patients_partial_update", request=PatientInput, responses={200: PatientOutput})
     def patch(self, request: Request, patient_id: uuid.UUID) -> Response:

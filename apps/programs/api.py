@@ -1,7 +1,8 @@
-"""Programs, their sessions and flags on the partner API: read only.
+"""Programs, their sessions and flags on the partner API.
 
-Sessions are not recorded by partners: `TrainingSession.supervisor` is a required user (the
-clinician who supervised the set) and a partner token has none (`PartnerPrincipal.pk is None`).
+Programs and flags are read here; sessions are read and recorded. A read-write partner token
+records a session on behalf of the clinician who supervised the set, named in `supervisor`;
+staff signed in record as themselves.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api import idempotency
+from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
+from apps.api.fields import ClinicianField
 from apps.api.permissions import ActionPermission
 from apps.api.records import record_get
 from apps.api.views import ScopedGenericAPIView
 from apps.audit import events
+from apps.clinics.models import Machine
+from apps.patients.api import IDEMPOTENCY_HEADER
 from apps.programs.models import (
     Flag,
     FlagKind,
@@ -29,6 +35,7 @@ from apps.programs.models import (
     SessionStatus,
     TrainingSession,
 )
+from apps.programs.sessions import session_record
 
 UPDATED_SINCE_HELP = "Changed at or after this ISO 8601 time."
 
@@ -175,6 +182,40 @@ class FlagFilter(django_filters.FilterSet):
         fields = ["updated_since", "patient", "kind", "open"]
 
 
+class SessionInput(serializers.Serializer):
+    """A set on a machine: what the recording form asks. The proposal in force comes from the program."""
+
+    machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.none())
+    performed_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+    load = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, help_text="In the machine's unit.")
+    reps = serializers.IntegerField(min_value=0, max_value=50)
+    time_under_load_s = serializers.IntegerField(min_value=0, max_value=300)
+    reached_failure = serializers.BooleanField()
+    pain_before = serializers.IntegerField(min_value=0, max_value=10)
+    pain_after = serializers.IntegerField(min_value=0, max_value=10)
+    rom_min_deg = serializers.IntegerField(min_value=0, max_value=180, required=False, allow_null=True)
+    rom_max_deg = serializers.IntegerField(min_value=0, max_value=180, required=False, allow_null=True)
+    adverse_event = serializers.BooleanField(required=False)
+    adverse_event_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    red_flag_reported = serializers.BooleanField(required=False)
+    override_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="Why the load differs from the proposal."
+    )
+    early_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="Why the set comes before the recovery window."
+    )
+    supervisor = ClinicianField(
+        help_text="Username of the clinician who supervised the set. Required from partner tokens; staff leave it out."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["machine"].queryset = Machine.objects.for_user(request.user)
+
+
 class _ListView(ScopedGenericAPIView):
     """A list of clinic-scoped rows: gate, filter, cursor page, one audited read per row shown."""
 
@@ -212,13 +253,16 @@ class ProgramDetailView(ScopedGenericAPIView):
     required_perms = {"GET": "programs.view_program"}
     serializer_class = ProgramOutput
 
-    @extend_schema(operation_id="programs_retrieve", responses={200: ProgramOutput})
+    @extend_schema(
+        operation_id="programs_retrieve", parameters=[IF_NONE_MATCH], responses={200: ProgramOutput, **NOT_MODIFIED}
+    )
     def get(self, request: Request, program_id: uuid.UUID) -> Response:
-        return Response(ProgramOutput(record_get(Program, request.user, program_id)).data)
+        return detail_response(request, record_get(Program, request.user, program_id), ProgramOutput)
 
 
+@idempotency.documents_key_errors
 class ProgramSessionListView(_ListView):
-    required_perms = {"GET": "programs.view_trainingsession"}
+    required_perms = {"GET": "programs.view_trainingsession", "POST": "programs.add_trainingsession"}
     serializer_class = SessionOutput
     filterset_class = SessionFilter
 
@@ -229,6 +273,26 @@ class ProgramSessionListView(_ListView):
     @extend_schema(operation_id="programs_sessions_list", responses=SessionOutput(many=True))
     def get(self, request: Request, program_id: uuid.UUID) -> Response:
         return self.list(request)
+
+    @extend_schema(
+        operation_id="programs_sessions_create",
+        request=SessionInput,
+        responses={201: SessionOutput, **idempotency.KEY_RESPONSES},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request, program_id: uuid.UUID) -> Response:
+        idempotency.request_key(request)  # a malformed key is refused before any work
+        program = record_get(Program, request.user, program_id, audit=False)
+        given = SessionInput(data=request.data, context={"request": request})
+        given.is_valid(raise_exception=True)
+
+        def create() -> tuple[int, Any, str]:
+            session = session_record(actor=request.user, program=program, **given.validated_data)
+            return status.HTTP_201_CREATED, SessionOutput(session).data, str(session.pk)
+
+        return idempotency.create_response(
+            request, create, lambda object_id: record_get(TrainingSession, request.user, object_id)
+        )
 
 
 class SessionListView(_ListView):

@@ -4,9 +4,9 @@ These live in apps.programs, not apps.assessments: recording a test or a questio
 through the programs services that recompute the patient's program, and imports point one way
 (assessments ← programs), as for the admin.
 
-Partner tokens read them but cannot create them: `PatientRecord.recorded_by` is a required user
-and a partner token has none (`PartnerPrincipal.pk is None`), so the services cannot attribute the
-row. Staff sessions record questionnaires here like on the staff pages.
+A read-write partner token records tests and questionnaires on behalf of a clinician it names in
+`recorded_by` (a token is not a person; the record names who did it, the audit trail names the
+partner). Staff signed in record as themselves and leave `recorded_by` out.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
-from apps.api.permissions import ActionPermission, StaffWritePermission
+from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
+from apps.api.fields import ClinicianField
+from apps.api.permissions import ActionPermission
 from apps.api.records import record_get
 from apps.api.views import ScopedGenericAPIView
 from apps.assessments import selectors
@@ -94,10 +96,14 @@ class QuestionnaireOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+RECORDED_BY_HELP = "Username of the clinician who did it. Required from partner tokens; staff leave it out."
+
+
 class QuestionnaireInput(serializers.Serializer):
     instrument = serializers.ChoiceField(choices=Instrument.choices)
     completed_at = serializers.DateTimeField()
     answers = serializers.JSONField(help_text="ODI/NDI: ten section scores 0-5 or null; pain NRS: [rating].")
+    recorded_by = ClinicianField(help_text=RECORDED_BY_HELP)
 
 
 class PointInput(serializers.Serializer):
@@ -118,6 +124,7 @@ class StrengthTestInput(serializers.Serializer):
     )
     pain_before = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     pain_after = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    recorded_by = ClinicianField(help_text=RECORDED_BY_HELP)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,7 +184,7 @@ class _PatientRecordListView(ScopedGenericAPIView):
 
 @idempotency.documents_key_errors
 class StrengthTestListView(_PatientRecordListView):
-    permission_classes = [StaffWritePermission]
+    permission_classes = [ActionPermission]
     required_perms = {"GET": "assessments.view_strengthtest", "POST": "assessments.add_strengthtest"}
     serializer_class = StrengthTestOutput
     filterset_class = StrengthTestFilter
@@ -214,14 +221,18 @@ class StrengthTestDetailView(ScopedGenericAPIView):
     required_perms = {"GET": "assessments.view_strengthtest"}
     serializer_class = StrengthTestOutput
 
-    @extend_schema(operation_id="strength_tests_retrieve", responses={200: StrengthTestOutput})
+    @extend_schema(
+        operation_id="strength_tests_retrieve",
+        parameters=[IF_NONE_MATCH],
+        responses={200: StrengthTestOutput, **NOT_MODIFIED},
+    )
     def get(self, request: Request, test_id: uuid.UUID) -> Response:
-        return Response(StrengthTestOutput(record_get(StrengthTest, request.user, test_id, "points")).data)
+        return detail_response(request, record_get(StrengthTest, request.user, test_id, "points"), StrengthTestOutput)
 
 
 @idempotency.documents_key_errors
 class QuestionnaireListView(_PatientRecordListView):
-    permission_classes = [StaffWritePermission]
+    permission_classes = [ActionPermission]
     required_perms = {"GET": "assessments.view_questionnaireresponse", "POST": "assessments.add_questionnaireresponse"}
     serializer_class = QuestionnaireOutput
     filterset_class = QuestionnaireFilter
@@ -240,7 +251,7 @@ class QuestionnaireListView(_PatientRecordListView):
     def post(self, request: Request, patient_id: uuid.UUID) -> Response:
         idempotency.request_key(request)  # a malformed key is refused before any work
         patient = access_patient(user=request.user, patient_id=patient_id)
-        given = QuestionnaireInput(data=request.data)
+        given = QuestionnaireInput(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
 
         def create() -> tuple[int, Any, str]:
@@ -257,9 +268,14 @@ class QuestionnaireDetailView(ScopedGenericAPIView):
     required_perms = {"GET": "assessments.view_questionnaireresponse"}
     serializer_class = QuestionnaireOutput
 
-    @extend_schema(operation_id="questionnaires_retrieve", responses={200: QuestionnaireOutput})
+    @extend_schema(
+        operation_id="questionnaires_retrieve",
+        parameters=[IF_NONE_MATCH],
+        responses={200: QuestionnaireOutput, **NOT_MODIFIED},
+    )
     def get(self, request: Request, response_id: uuid.UUID) -> Response:
-        return Response(QuestionnaireOutput(record_get(QuestionnaireResponse, request.user, response_id)).data)
+        answered = record_get(QuestionnaireResponse, request.user, response_id)
+        return detail_response(request, answered, QuestionnaireOutput)
 
 
 class AngleChangeOutput(serializers.Serializer):

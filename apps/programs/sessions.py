@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.assessments import selectors as assessment_selectors
 from apps.assessments.scoring import as_decimal, fmt
+from apps.assessments.services import clinician_of_record
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic, Machine
@@ -244,12 +245,18 @@ def session_record(
     red_flag_reported: bool = False,
     override_reason: str = "",
     early_reason: str = "",
+    supervisor: Any = None,
     now: datetime | None = None,
 ) -> TrainingSession:
-    """Store a session with the proposal in force, then recompute the program and its flags."""
-    gate(actor, program.patient, "programs.add_trainingsession", program)
-    if actor.pk is None:
-        raise ValidationError({"supervisor": "A session is supervised by a clinician, not by the system."})
+    """Store a session with the proposal in force, then recompute the program and its flags.
+
+    `supervisor` is for a partner system recording a set: the clinician who supervised it.
+    """
+    perm = "programs.add_trainingsession"
+    gate(actor, program.patient, perm, program)
+    supervisor = clinician_of_record(
+        actor=actor, clinician=supervisor, perm=perm, patient=program.patient, field="supervisor"
+    )
     now = now or timezone.now()
     lock(program)
     session = TrainingSession(
@@ -257,7 +264,7 @@ def session_record(
         patient=program.patient,
         clinic=_session_clinic(actor, program, machine),
         machine=machine,
-        supervisor=actor,
+        supervisor=supervisor,
         performed_at=performed_at,
         status=status,
         rom_min_deg=machine.rom_min_deg if rom_min_deg is None else rom_min_deg,

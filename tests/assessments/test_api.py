@@ -133,13 +133,6 @@ def test_an_unknown_test_is_404(api, reader_a):  # noqa: F811
     assert api("GET", f"/api/v1/strength-tests/{uuid.uuid4()}/", token=reader_a).status_code == 404
 
 
-def test_partners_cannot_create_tests(api, writer_a, patient_a):  # noqa: F811
-    # A test's recorded_by must be a user; a partner token has none, so tests are read-only here.
-    response = api("POST", strength_tests_of(patient_a), token=writer_a, body={"performed_at": iso(timezone.now())})
-    assert response.status_code == 403
-    assert not StrengthTest.objects.exists()
-
-
 def test_strength_tests_need_authentication(api, a_test):  # noqa: F811
     assert api("GET", strength_tests_of(a_test.patient)).status_code == 401
     assert api("GET", f"/api/v1/strength-tests/{a_test.pk}/").status_code == 401
@@ -207,12 +200,6 @@ def test_questionnaires_outside_the_tokens_clinics_are_404(api, writer_a, writer
     assert api("GET", f"/api/v1/questionnaires/{answered.pk}/", token=token).status_code == 404
 
 
-def test_partners_cannot_create_questionnaires(api, writer_a, patient_a):  # noqa: F811
-    body = {"instrument": scoring.PAIN_NRS, "completed_at": iso(timezone.now()), "answers": [3]}
-    assert api("POST", questionnaires_of(patient_a), token=writer_a, body=body).status_code == 403
-    assert not QuestionnaireResponse.objects.exists()
-
-
 def test_questionnaires_need_authentication(api, response_a):  # noqa: F811
     assert api("GET", questionnaires_of(response_a.patient)).status_code == 401
     assert api("GET", f"/api/v1/questionnaires/{response_a.pk}/").status_code == 401
@@ -272,10 +259,10 @@ def test_progress_outside_the_tokens_clinics_is_404(api, writer_a, writer_c, pat
 
 def test_progress_needs_authentication_and_is_read_only(api, writer_a, patient_a):  # noqa: F811
     assert api("GET", progress_of(patient_a)).status_code == 401
-    assert api("POST", progress_of(patient_a), token=writer_a, body={}).status_code == 403
+    assert api("POST", progress_of(patient_a), token=writer_a, body={}).status_code == 405
 
 
-# --- recording a questionnaire (staff sessions only) ----------------------------------------------
+# --- recording a questionnaire ----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -321,11 +308,71 @@ def test_staff_of_another_clinic_get_404_and_write_nothing(client, clinician_b, 
     assert not QuestionnaireResponse.objects.exists()
 
 
-@pytest.mark.parametrize("token", ["reader_a", "writer_a"])
-def test_partner_tokens_cannot_record_questionnaires(api, patient_a, nrs, token, request):  # noqa: F811
-    response = api("POST", questionnaires_of(patient_a), token=request.getfixturevalue(token), body=nrs)
+def test_a_read_only_token_cannot_record_a_questionnaire(api, reader_a, patient_a, nrs, clinician_a):  # noqa: F811
+    body = {**nrs, "recorded_by": clinician_a.username}
+    response = api("POST", questionnaires_of(patient_a), token=reader_a, body=body)
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "permission_denied"
+    assert not QuestionnaireResponse.objects.exists()
+
+
+def test_a_partner_records_a_questionnaire_for_the_clinician_it_names(api, writer_a, patient_a, nrs, clinician_a):  # noqa: F811
+    response = api("POST", questionnaires_of(patient_a), token=writer_a, body={**nrs, "recorded_by": "clinician_a"})
+    assert response.status_code == 201, response.json()
+    answered = QuestionnaireResponse.objects.get()
+    assert (answered.recorded_by, answered.score) == (clinician_a, 3)
+    event = Event.objects.get(action="create", object_id=str(answered.pk))
+    assert (event.actor_id, event.actor_label) == (None, "partner:EHR A")
+
+
+@pytest.mark.parametrize(
+    ("recorded_by", "message"),
+    [
+        (None, "Name the clinician"),
+        ("nobody", "does not exist"),
+        ("clinician_b", "does not exist"),  # staff of a clinic the token cannot see: unknown
+        ("retired_a", "does not exist"),  # an inactive account
+    ],
+)
+def test_a_partner_must_name_a_clinician_who_may_record_it(
+    api,  # noqa: F811
+    writer_a,  # noqa: F811
+    patient_a,
+    nrs,
+    clinician_b,
+    clinic_a,
+    recorded_by,
+    message,
+):
+    factories.StaffFactory(username="retired_a", clinic=clinic_a, is_active=False)
+    body = nrs if recorded_by is None else {**nrs, "recorded_by": recorded_by}
+    response = api("POST", questionnaires_of(patient_a), token=writer_a, body=body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["attr"] == "recorded_by"
+    assert message in error["detail"], error
+    assert not QuestionnaireResponse.objects.exists()
+
+
+def test_staff_cannot_record_in_another_clinicians_name(client, clinician_a, physician_a, patient_a, nrs):
+    response = post_as(client, clinician_a, questionnaires_of(patient_a), {**nrs, "recorded_by": "physician_a"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "recorded_by"
+    assert not QuestionnaireResponse.objects.exists()
+
+
+def test_a_partner_retry_with_the_same_key_records_one_questionnaire(api, writer_a, patient_a, nrs, clinician_a):  # noqa: F811
+    body, key = {**nrs, "recorded_by": "clinician_a"}, {"Idempotency-Key": "ehr-q-1"}
+    first = api("POST", questionnaires_of(patient_a), token=writer_a, body=body, **key)
+    again = api("POST", questionnaires_of(patient_a), token=writer_a, body=body, **key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert QuestionnaireResponse.objects.count() == 1
+
+
+def test_a_partner_cannot_record_for_a_patient_outside_its_clinics(api, writer_a, patient_b, nrs, clinician_a):  # noqa: F811
+    response = api("POST", questionnaires_of(patient_b), token=writer_a, body={**nrs, "recorded_by": "clinician_a"})
+    assert response.status_code == 404
     assert not QuestionnaireResponse.objects.exists()
 
 
@@ -343,7 +390,7 @@ def test_a_retried_questionnaire_with_the_same_key_is_recorded_once(client, clin
     assert QuestionnaireResponse.objects.count() == 1
 
 
-# --- recording a strength test (staff sessions only) ----------------------------------------------
+# --- recording a strength test ---------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -410,10 +457,31 @@ def test_staff_of_another_clinic_cannot_record_a_test(client, clinician_b, patie
     assert not StrengthTest.objects.exists()
 
 
-@pytest.mark.parametrize("token", ["reader_a", "writer_a"])
-def test_partner_tokens_cannot_record_tests(api, patient_a, new_test, token, request):  # noqa: F811
-    response = api("POST", strength_tests_of(patient_a), token=request.getfixturevalue(token), body=new_test)
-    assert response.status_code == 403
+def test_a_read_only_token_cannot_record_a_test(api, reader_a, patient_a, new_test, clinician_a):  # noqa: F811
+    body = {**new_test, "recorded_by": clinician_a.username}
+    assert api("POST", strength_tests_of(patient_a), token=reader_a, body=body).status_code == 403
+    assert not StrengthTest.objects.exists()
+
+
+def test_a_partner_records_a_test_for_the_clinician_it_names(api, writer_a, patient_a, new_test, clinician_a):  # noqa: F811
+    key = {"Idempotency-Key": "ehr-t-1"}
+    body = {**new_test, "recorded_by": "clinician_a"}
+    first = api("POST", strength_tests_of(patient_a), token=writer_a, body=body, **key)
+    again = api("POST", strength_tests_of(patient_a), token=writer_a, body=body, **key)
+    assert (first.status_code, again.status_code) == (201, 201), first.json()
+    assert again.json() == first.json()
+    test = StrengthTest.objects.get()
+    assert test.recorded_by == clinician_a
+    assert Event.objects.get(action="create", object_id=str(test.pk)).actor_label == "partner:EHR A"
+
+
+@pytest.mark.parametrize("recorded_by", [None, "front_desk_a"])  # no clinician; staff without the role
+def test_a_partner_test_needs_a_clinician_who_may_test(api, writer_a, patient_a, new_test, clinic_a, recorded_by):  # noqa: F811
+    factories.StaffFactory(username="front_desk_a", clinic=clinic_a, role="front_desk")
+    body = new_test if recorded_by is None else {**new_test, "recorded_by": recorded_by}
+    response = api("POST", strength_tests_of(patient_a), token=writer_a, body=body)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "recorded_by"
     assert not StrengthTest.objects.exists()
 
 

@@ -18,6 +18,7 @@ from apps.audit.models import Event
 from apps.clinics.access import visible_clinic_ids
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin, Role
 from apps.demo.seeding import CLINICS, REFER_PATIENT, patient_specs
+from apps.partners.models import Partner
 from apps.patients.models import Patient, RedFlagScreen
 from apps.programs import rules
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, ProposalAction, TrainingSession
@@ -186,9 +187,15 @@ class TestOneRun:
         assert snapshot() == first
         assert len(first["patients"]) == len(first["screens"]) == 48
         assert len(first["programs"]) == 47
-        created = "0 red-flag screens, 0 strength tests, 0 questionnaires, 0 programs, 0 training sessions."
+        created = "0 red-flag screens, 0 partner systems, 0 strength tests, 0 questionnaires, 0 programs, "
+        created += "0 training sessions."
         assert f"Created this run: 0 clinics, 0 machines, 0 staff users, 0 patients, {created}" in output
         assert "spinezone-demo-2026" not in output
+
+    def test_it_creates_a_demo_partner_granted_one_clinic_and_no_token(self):
+        partner = Partner.objects.get(organization__slug=DEMO)
+        assert (partner.name, [clinic.city for clinic in partner.clinics.all()]) == ("Demo EHR", ["La Jolla"])
+        assert not partner.tokens.exists()  # a token is shown once: the command prints how to issue one
 
     def test_it_creates_the_organization_clinics_machines_staff_and_patients(self):
         organization = Organization.objects.get(slug=DEMO)

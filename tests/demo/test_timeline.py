@@ -52,13 +52,14 @@ def test_a_plan_depends_on_its_seed_and_the_moment_only():
 @example(now=datetime(2026, 3, 9, 15, 0, tzinfo=UTC))  # the Monday after spring-forward
 @example(now=datetime(2026, 11, 2, 8, 30, tzinfo=UTC))  # the Monday after fall-back, before opening
 @example(now=datetime(2026, 1, 5, 6, 59, tzinfo=UTC))  # Sunday night in La Jolla
+@example(now=datetime(2024, 12, 6, 19, 15, tzinfo=UTC))  # Friday's session drifted 40 min by 48 h 5 min pushes
 def test_sessions_fall_on_weekdays_in_opening_hours_48_h_apart_and_in_the_past(now):
     for _, tz, plan in plans(now):
         local = [moment.astimezone(tz) for moment in plan.sessions]
         assert all(moment.weekday() < 5 and time(8) <= moment.time() <= time(18) for moment in local)
         assert all(later - earlier >= timedelta(hours=48) for earlier, later in pairwise(local))
         assert plan.familiarisation_at < plan.baseline_at < plan.sessions[0]
-        assert plan.sessions[-1] <= now - SETTLED + timedelta(minutes=35)
+        assert plan.sessions[-1] <= now - SETTLED
         assert plan.discharge_at is None or plan.sessions[-1] < plan.discharge_at <= now - SETTLED
 
 

@@ -5,6 +5,9 @@ import re
 import pytest
 import yaml
 
+from tests import factories
+from tests.partners.fixtures import api, issue_token, partner_a, reader_a  # noqa: F401
+
 pytestmark = pytest.mark.django_db
 
 
@@ -55,3 +58,31 @@ def test_a_404_outside_the_api_is_still_an_html_page(client):
     response = client.get("/nowhere/")
     assert response.status_code == 404
     assert "application/json" not in response["Content-Type"]
+
+
+# --- conditional GET --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["clinic", "patient", "strength_test", "questionnaire", "program"])
+def test_every_detail_answers_304_to_its_etag_until_the_row_changes(api, reader_a, clinic_a, patient_a, kind):  # noqa: F811
+    rows = {
+        "clinic": lambda: (clinic_a, f"/api/v1/clinics/{clinic_a.pk}/"),
+        "patient": lambda: (patient_a, f"/api/v1/patients/{patient_a.pk}/"),
+        "strength_test": lambda: _at(factories.StrengthTestFactory(patient=patient_a), "strength-tests"),
+        "questionnaire": lambda: _at(factories.QuestionnaireResponseFactory(patient=patient_a), "questionnaires"),
+        "program": lambda: _at(factories.ProgramFactory(patient=patient_a), "programs"),
+    }
+    row, url = rows[kind]()
+    first = api("GET", url, token=reader_a)
+    etag = first["ETag"]
+    assert (first.status_code, etag[:3]) == (200, 'W/"')
+    unchanged = api("GET", url, token=reader_a, **{"If-None-Match": f'"other", {etag}'})
+    assert (unchanged.status_code, unchanged.content, unchanged["ETag"]) == (304, b"", etag)
+    row.save()  # any save moves updated_at
+    changed = api("GET", url, token=reader_a, **{"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def _at(row, collection):
+    return row, f"/api/v1/{collection}/{row.pk}/"

@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.models import Event
+from apps.partners.models import Partner
+from apps.programs import services
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
 from tests import factories
 from tests.partners.fixtures import api, issue_token, partner_a, partner_c, reader_a, writer_a, writer_c  # noqa: F401
@@ -37,6 +39,13 @@ def program_a(patient_a):
         earliest_next_at=now + timedelta(days=1),
         questionnaire_due_at=now + timedelta(days=21),
     )
+
+
+@pytest.fixture
+def writer_b(organization, clinic_b, issue_token):  # noqa: F811
+    partner = Partner.objects.create(organization=organization, name="EHR B", contact_email="it@ehr-b.test")
+    partner.clinics.set([clinic_b])
+    return issue_token(partner, "read_write")
 
 
 def flag(patient, kind=FlagKind.OVERDUE, resolved=False, program=None):
@@ -106,12 +115,125 @@ def test_an_unknown_program_is_404(api, reader_a):  # noqa: F811
     assert api("GET", f"{PROGRAMS}{uuid.uuid4()}/", token=reader_a).status_code == 404
 
 
-@pytest.mark.parametrize("url", [PROGRAMS, SESSIONS, FLAGS])
-def test_partners_cannot_write_programs_sessions_or_flags(api, writer_a, program_a, url):  # noqa: F811
-    # Sessions need a supervising user (TrainingSession.supervisor); a partner token has none.
-    assert api("POST", url, token=writer_a, body={"program": str(program_a.pk)}).status_code == 403
-    assert api("POST", f"{PROGRAMS}{program_a.pk}/sessions/", token=writer_a, body={}).status_code == 403
+@pytest.mark.parametrize("url", [PROGRAMS, SESSIONS, FLAGS, "{PROGRAMS}{pk}/"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_read_only_endpoints_answer_405_to_writes(api, writer_a, program_a, url, method):  # noqa: F811
+    url = url.format(PROGRAMS=PROGRAMS, pk=program_a.pk)
+    response = api(method, url, token=writer_a, body={"program": str(program_a.pk)})
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "method_not_allowed"
     assert (Program.objects.count(), TrainingSession.objects.count(), Flag.objects.count()) == (1, 0, 0)
+
+
+# --- recording a session ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def machine_a(clinic_a):
+    return factories.MachineFactory(clinic=clinic_a)
+
+
+@pytest.fixture
+def started(clinician_a, patient_a, machine_a):
+    """A lumbar program started three days ago through the services, at 100 lb."""
+    start = timezone.now() - timedelta(days=3)
+    test = factories.StrengthTestFactory(patient=patient_a, machine=machine_a, performed_at=start - timedelta(days=3))
+    program = services.program_create(
+        actor=clinician_a, patient=patient_a, region="lumbar", baseline_test=test, start_load=100
+    )
+    return services.program_start(actor=clinician_a, program=program, now=start)
+
+
+@pytest.fixture
+def a_set(machine_a):
+    return {
+        "machine": machine_a.pk,
+        "performed_at": iso(timezone.now() - timedelta(hours=1)),
+        "load": "100",
+        "reps": 10,
+        "time_under_load_s": 90,
+        "reached_failure": True,
+        "pain_before": 2,
+        "pain_after": 2,
+    }
+
+
+def sessions_of(program):
+    return f"{PROGRAMS}{program.pk}/sessions/"
+
+
+def test_a_partner_records_a_session_for_the_supervisor_it_names(api, writer_a, started, a_set, clinician_a):  # noqa: F811
+    key = {"Idempotency-Key": "ehr-s-1"}
+    body = {**a_set, "supervisor": "clinician_a"}
+    first = api("POST", sessions_of(started), token=writer_a, body=body, **key)
+    again = api("POST", sessions_of(started), token=writer_a, body=body, **key)
+    assert (first.status_code, again.status_code) == (201, 201), first.json()
+    assert again.json() == first.json()
+    session = TrainingSession.objects.get()
+    assert (session.supervisor, session.load, session.status) == (clinician_a, Decimal(100), SessionStatus.COMPLETED)
+    assert first.json()["proposal_action"] == "start"
+    started.refresh_from_db()
+    assert (started.completed_sessions, started.last_completed_at) == (1, session.performed_at)
+    assert Event.objects.get(action="create", object_id=str(session.pk)).actor_label == "partner:EHR A"
+
+
+def test_staff_record_a_session_as_themselves(client, clinician_a, started, a_set):
+    client.force_login(clinician_a)
+    response = client.post(sessions_of(started), data=a_set, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert TrainingSession.objects.get().supervisor == clinician_a
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"supervisor": None}, "supervisor"),
+        ({"supervisor": "front_desk_a"}, "supervisor"),
+        ({"supervisor": "clinician_b"}, "supervisor"),
+        ({"machine": 999999}, "machine"),
+        ({"reps": 51}, "reps"),
+        ({"pain_after": 11}, "pain_after"),
+        ({"performed_at": "tuesday"}, "performed_at"),
+        ({"load": "97.3"}, "load"),  # off the machine's increment
+        ({"load": "140"}, "override_reason"),  # not the proposed load, and no reason given
+    ],
+)
+def test_an_invalid_session_is_400_on_the_field_and_writes_nothing(
+    api,  # noqa: F811
+    writer_a,  # noqa: F811
+    started,
+    a_set,
+    clinician_a,
+    clinician_b,
+    clinic_a,
+    change,
+    field,
+):
+    factories.StaffFactory(username="front_desk_a", clinic=clinic_a, role="front_desk")
+    body = {k: v for k, v in {**a_set, "supervisor": "clinician_a", **change}.items() if v is not None}
+    response = api("POST", sessions_of(started), token=writer_a, body=body)
+    assert response.status_code == 400, response.json()
+    assert field in {error["attr"] for error in response.json()["errors"]}, response.json()
+    assert not TrainingSession.objects.exists()
+
+
+def test_a_read_only_token_cannot_record_a_session(api, reader_a, started, a_set, clinician_a):  # noqa: F811
+    response = api("POST", sessions_of(started), token=reader_a, body={**a_set, "supervisor": "clinician_a"})
+    assert response.status_code == 403
+    assert not TrainingSession.objects.exists()
+
+
+def test_recording_a_session_needs_authentication(api, started, a_set):  # noqa: F811
+    assert api("POST", sessions_of(started), body=a_set).status_code == 401
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["other_clinic", "other_organization"])
+def test_a_session_for_a_program_outside_the_tokens_clinics_is_404(api, writer_b, writer_c, started, a_set, who):  # noqa: F811
+    token = writer_b if who == "other_clinic" else writer_c
+    response = api("POST", sessions_of(started), token=token, body={**a_set, "supervisor": "clinician_a"})
+    assert response.status_code == 404
+    assert not TrainingSession.objects.exists()
 
 
 @pytest.mark.parametrize("path", ["", "{pk}/", "{pk}/sessions/"])

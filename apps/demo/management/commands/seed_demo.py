@@ -40,6 +40,7 @@ class Command(BaseCommand):
             logins = seeding.seed_staff(organization, clinics, password)
             patients = seeding.seed_patients(organization, clinics)
             seeding.seed_screens(patients, seeding.screeners())
+            partner = seeding.seed_partner(organization, clinics)
             # Anchored at this moment, so the board shows who is due, overdue and lapsed today.
             history.seed_history(patients, clinics, timezone.now())
             after = all_counts()
@@ -53,6 +54,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Created this run: {describe(created)}.")
         self.stdout.write("")
         self.stdout.write(logins_table(logins))
+        self.stdout.write("")
+        self.stdout.write(
+            f"Partner API: {partner.name} is granted La Jolla only. Issue it a token (shown once) with\n"
+            f'  python manage.py issue_partner_token --partner "{partner.name}" --scope read_write '
+            "--days 30 --name demo"
+        )
 
 
 def check_password(password: str) -> None:
