@@ -6,11 +6,14 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from apps.clinics.models import Clinic
 from apps.partners.models import Partner, PartnerToken
 from apps.partners.tokens import token_hash, token_prefix
 
@@ -51,9 +54,11 @@ class PartnerPrincipal:
 
     def granted_clinic_ids(self) -> list[int]:
         """Read once per request by the gate (`apps.clinics.access.roles_by_clinic` caches it)."""
-        # The organization filter guards against a clinic granted across organizations by hand.
-        return list(
-            self.partner.clinics.filter(organization_id=self.partner.organization_id).values_list("id", flat=True)
+        granted = getattr(self.token, "granted_clinic_ids", None)  # fetched with the token on PostgreSQL
+        return (
+            list(granted)
+            if granted is not None
+            else list(granted_clinics(self.partner.pk).values_list("id", flat=True))
         )
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
@@ -73,6 +78,11 @@ class PartnerPrincipal:
 
     def has_module_perms(self, app_label: str) -> bool:
         return False
+
+
+def granted_clinics(partner_id: Any) -> QuerySet[Clinic]:
+    # The organization filter guards against a clinic granted across organizations by hand.
+    return Clinic.objects.filter(partners=partner_id, organization__partners=partner_id)
 
 
 class PartnerTokenAuthentication(authentication.BaseAuthentication):
@@ -107,7 +117,12 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
         prefix = token_prefix(plaintext)
         token = None
         if prefix is not None:
-            token = PartnerToken.objects.select_related("partner").filter(prefix=prefix).first()
+            tokens = PartnerToken.objects.select_related("partner").filter(prefix=prefix)
+            if connection.vendor == "postgresql":
+                # The gate needs the granted clinics on every request: one round trip instead of two.
+                clinic_ids = granted_clinics(OuterRef("partner_id")).order_by("id").values("id")
+                tokens = tokens.annotate(granted_clinic_ids=ArraySubquery(clinic_ids))
+            token = tokens.first()
         # Constant-time compare of the hashes: timing reveals nothing about how much matched.
         if token is None or not hmac.compare_digest(token.secret_hash, token_hash(plaintext)):
             raise exceptions.AuthenticationFailed("Invalid token.")
