@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+
+from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
+from apps.audit.events import Subject
+from apps.programs.models import ProgramStatus
+from apps.reminders import rules
+
+
+class ReminderKind(models.TextChoices):
+    SESSION_DUE = "session_due", "Next session due"
+    OVERDUE = "overdue", "Overdue (day 7)"
+    QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
+
+
+# The program field holding each kind's due time (computed by apps.programs when sessions are recorded).
+DUE_FIELD = {
+    ReminderKind.SESSION_DUE: "next_due_at",
+    ReminderKind.OVERDUE: "overdue_at",
+    ReminderKind.QUESTIONNAIRE_DUE: "questionnaire_due_at",
+}
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CancelReason(models.TextChoices):
+    PATIENT_DELETED = rules.DELETED, "Patient deleted"
+    PATIENT_DECEASED = rules.DECEASED, "Patient deceased"
+    UNSUBSCRIBED = rules.UNSUBSCRIBED, "Unsubscribed"
+    NO_CONSENT = rules.NO_CONSENT, "No consent to email reminders"
+    NO_EMAIL = rules.NO_EMAIL, "No email address"
+    PROGRAM_NOT_ACTIVE = rules.PROGRAM_NOT_ACTIVE, "Program not active"
+    DUE_MOVED = rules.DUE_MOVED, "Due time moved (a session was recorded)"
+
+
+class ReminderQuerySet(PatientRecordQuerySet):
+    def blocked(self, reason: str) -> ReminderQuerySet:
+        """Rows `rules.block_reason` would name `reason` for (its SQL twin; tests check they agree)."""
+        return self.filter(BLOCKED_WHEN[reason])
+
+    def stale_or_blocked(self) -> ReminderQuerySet:
+        condition = Q()
+        for reason in rules.BLOCK_REASONS:
+            condition |= BLOCKED_WHEN[reason]
+        return self.filter(condition)
+
+
+def _due_moved() -> Q:
+    moved = Q()
+    for kind, field in DUE_FIELD.items():
+        # `~Q(a=b)` is also true when the program's due time is NULL (nothing is due any more).
+        moved |= Q(kind=kind) & ~Q(**{f"program__{field}": models.F("due_at")})
+    return moved
+
+
+BLOCKED_WHEN: dict[str, Q] = {
+    rules.DELETED: Q(patient__deleted_at__isnull=False),
+    rules.DECEASED: Q(patient__deceased_on__isnull=False),
+    rules.UNSUBSCRIBED: Q(patient__unsubscribed_at__isnull=False),
+    rules.NO_CONSENT: Q(patient__email_reminder_consent=False),
+    rules.NO_EMAIL: Q(patient__email=""),
+    rules.PROGRAM_NOT_ACTIVE: ~Q(program__status=ProgramStatus.ACTIVE),
+    rules.DUE_MOVED: _due_moved(),
+}
+
+
+class Reminder(models.Model):
+    """One reminder: (patient, program, kind, due time), once. PostgreSQL is the record of delivery.
+
+    The sweep materialises a row when a program's due time has come and moves it through
+    pending → sending → sent | failed, or cancelled. Broker messages only carry ids: a lost or
+    duplicated message can neither lose nor duplicate a reminder, because the row decides.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="reminders")
+    program = models.ForeignKey("programs.Program", on_delete=models.PROTECT, related_name="reminders")
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.PROTECT, related_name="+", help_text="The program's clinic: sender and zone."
+    )
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    due_at = models.DateTimeField(help_text="The program's due time this reminder is for.")
+    scheduled_for = models.DateTimeField(help_text="Not before: the due time, moved out of quiet hours.")
+    state = models.CharField(max_length=10, choices=ReminderState.choices, default=ReminderState.PENDING)
+    cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its id last went to the broker.")
+    claim = models.UUIDField(null=True, blank=True, editable=False, help_text="The current send claim (its token).")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A send claim expires then (worker lost).")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = patient_record_manager(ReminderQuerySet)
+
+    class Meta:
+        ordering = ["-due_at", "kind"]
+        constraints = [
+            # At most one reminder per due time: materialising is insert-if-absent on this key, so
+            # two sweeps at once (several beat hosts) create one row.
+            models.UniqueConstraint(fields=["patient", "program", "kind", "due_at"], name="reminder_once_per_due"),
+            models.CheckConstraint(condition=Q(state__in=ReminderState.values), name="reminder_state_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ReminderKind.values), name="reminder_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(state=ReminderState.SENT) | (Q(sent_at__isnull=False) & ~Q(message_id="")),
+                name="reminder_sent_has_time_and_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ReminderState.SENDING) | (Q(lease_until__isnull=False) & Q(claim__isnull=False)),
+                name="reminder_sending_has_claim",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ReminderState.CANCELLED) | ~Q(cancel_reason=""),
+                name="reminder_cancel_has_reason",
+            ),
+        ]
+        indexes = [
+            # The sweep's enqueue step: pending rows whose time has come, oldest first.
+            models.Index(
+                fields=["scheduled_for"], condition=Q(state=ReminderState.PENDING), name="reminder_pending_idx"
+            ),
+            # The sweep's recovery step: claims whose lease expired (a killed worker).
+            models.Index(fields=["lease_until"], condition=Q(state=ReminderState.SENDING), name="reminder_lease_idx"),
+            # Counts by state per clinic (admin), over a recent window of due times.
+            models.Index(fields=["clinic", "state", "due_at"], name="reminder_clinic_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} reminder, due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.get_state_display()})"
+
+    def audit_subject(self) -> Subject:
+        return Subject(
+            organization_id=self.patient.organization_id, clinic_id=self.patient.clinic_id, patient_id=self.patient_id
+        )
+
+    def program_due_at(self) -> datetime | None:
+        return getattr(self.program, DUE_FIELD[self.kind])
+
+    def block_reason(self) -> str | None:
+        patient = self.patient
+        recipient = rules.Recipient(
+            email=patient.email,
+            consent=patient.email_reminder_consent,
+            unsubscribed=patient.unsubscribed_at is not None,
+            deceased=patient.deceased_on is not None,
+            deleted=patient.deleted_at is not None,
+        )
+        return rules.block_reason(
+            recipient,
+            program_active=self.program.status == ProgramStatus.ACTIVE,
+            due_unchanged=self.program_due_at() == self.due_at,
+        )

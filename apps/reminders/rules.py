@@ -1,0 +1,125 @@
+"""Reminder rules as pure functions over plain values: quiet hours, who may be emailed, retry timing.
+
+No ORM and no clock reads (DESIGN.md): the sweep and the send task pass rows' values and `now`.
+Datetimes must be timezone-aware; every datetime returned is in UTC.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apps.programs.rules import localise
+
+# --- Quiet hours (DOMAIN.md "Reminders": default no sends 21:00-08:00 clinic local time) -----------
+
+
+def in_quiet_hours(wall: time, start: time, end: time) -> bool:
+    """Whether a local wall-clock time lies in [start, end); the window may wrap midnight.
+
+    start == end means the clinic has no quiet hours.
+    """
+    wall = wall.replace(tzinfo=None, fold=0)
+    if start == end:
+        return False
+    if start < end:
+        return start <= wall < end
+    return wall >= start or wall < end
+
+
+def _quiet_at(moment: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
+    return in_quiet_hours(moment.astimezone(tz).time(), start, end)
+
+
+def _end_of_quiet(moment: datetime, tz: ZoneInfo, end: time) -> datetime:
+    """The first local `end` o'clock after `moment` (the same local day when `end` is still ahead)."""
+    local = moment.astimezone(tz)
+    day: date = local.date() if local.time().replace(fold=0) < end else local.date() + timedelta(days=1)
+    return localise(datetime.combine(day, end), tz)
+
+
+def next_allowed_send(moment: datetime, tz: ZoneInfo, start: time, end: time) -> datetime:
+    """`moment`, or when it falls in the clinic's quiet hours, the instant they end.
+
+    A quiet-hours end that does not exist on its day (a spring-forward gap) is moved forward by the
+    gap, like every local time here (`programs.rules.localise`); if that lands inside the next quiet
+    period (only possible when the allowed window is shorter than the gap), the following end is
+    taken. Three rounds always suffice: gaps are at most one a day.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("moment must be timezone-aware.")
+    candidate = moment.astimezone(UTC)
+    for _ in range(3):
+        if not _quiet_at(candidate, tz, start, end):
+            return candidate
+        candidate = _end_of_quiet(candidate, tz, end)
+    raise ValueError(f"No allowed send time near {moment.isoformat()} with quiet hours {start}-{end} in {tz}.")
+
+
+# --- Who may be emailed ----------------------------------------------------------------------------
+
+DELETED, DECEASED, UNSUBSCRIBED = "patient_deleted", "patient_deceased", "unsubscribed"
+NO_CONSENT, NO_EMAIL = "no_consent", "no_email"
+PROGRAM_NOT_ACTIVE, DUE_MOVED = "program_not_active", "due_moved"
+# The order in which a blocked reminder's reason is named when several apply.
+BLOCK_REASONS = (DELETED, DECEASED, UNSUBSCRIBED, NO_CONSENT, NO_EMAIL, PROGRAM_NOT_ACTIVE, DUE_MOVED)
+PATIENT_REASONS = BLOCK_REASONS[:5]  # about the patient alone (the rest are about the program)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    consent: bool
+    unsubscribed: bool
+    deceased: bool
+    deleted: bool
+
+
+def block_reason(recipient: Recipient, *, program_active: bool, due_unchanged: bool) -> str | None:
+    """Why a reminder must not go out, or None when it may.
+
+    `due_unchanged`: the program still carries the due time the reminder was made for. A session
+    recorded since moved it, and a reminder for the old time is stale: it is cancelled, never sent.
+    """
+    checks = (
+        (DELETED, recipient.deleted),
+        (DECEASED, recipient.deceased),
+        (UNSUBSCRIBED, recipient.unsubscribed),
+        (NO_CONSENT, not recipient.consent),
+        (NO_EMAIL, not recipient.email),
+        (PROGRAM_NOT_ACTIVE, not program_active),
+        (DUE_MOVED, not due_unchanged),
+    )
+    return next((reason for reason, applies in checks if applies), None)
+
+
+# --- SMTP outcomes and retry timing -------------------------------------------------------------------
+
+
+def smtp_reply_code(error: Exception) -> int | None:
+    """The server's reply code behind a send failure; None when no reply came (connection trouble)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return max(codes) if codes else None
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code
+    return None
+
+
+def is_permanent_failure(error: Exception) -> bool:
+    """5xx is permanent (RFC 5321 §4.2.1): retrying the same message cannot succeed. 4xx and lost
+    connections are temporary."""
+    code = smtp_reply_code(error)
+    return code is not None and 500 <= code < 600
+
+
+def retry_delay(attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
+    """Exponential backoff after `attempts` tries: base, 2 x base, 4 x base … capped.
+
+    The cap stays far below the broker's visibility timeout, so a retry is never an ETA far ahead.
+    """
+    if attempts < 1:
+        raise ValueError("A retry follows at least one attempt.")
+    return timedelta(seconds=min(base_seconds * 2 ** (attempts - 1), cap_seconds))
