@@ -1,0 +1,30 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from apps.web import recording, views
+
+app_name = "web"
+
+PATIENT = "patients/<uuid:patient_id>/"
+PROGRAM = PATIENT + "programs/<uuid:program_id>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    # Sign-in and sign-out are allauth's, at /accounts/; /login/ is kept as a short address to it.
+    path("login/", RedirectView.as_view(pattern_name="account_login", query_string=True), name="login"),
+    path("clinics/", views.clinic_picker, name="clinic_picker"),
+    path("board/", views.board, name="board"),
+    path("patients/", views.patients, name="patients"),
+    path("patients/new/", views.patient_register, name="patient_register"),
+    path(PATIENT, views.chart, name="chart"),
+    path(PATIENT + "edit/", views.patient_edit, name="patient_edit"),
+    path(PATIENT + "sessions/", views.session_log, name="session_log"),
+    path(PATIENT + "tests/new/", recording.test_new, name="test_new"),
+    path(PATIENT + "questionnaires/new/", recording.questionnaire_new, name="questionnaire_new"),
+    path(PATIENT + "screens/new/", recording.screen_new, name="screen_new"),
+    path(PATIENT + "screens/<uuid:screen_id>/review/", recording.screen_review, name="screen_review"),
+    path(PATIENT + "programs/new/", recording.program_new, name="program_new"),
+    path(PROGRAM + "status/", recording.program_move, name="program_move"),
+    path(PROGRAM + "sessions/new/", recording.session_new, name="session_new"),
+    path(PROGRAM + "proposal/", recording.session_proposal, name="session_proposal"),
+]

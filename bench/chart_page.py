@@ -1,0 +1,243 @@
+"""Benchmark: the staff UI's patient chart for two years of history, against a hand-written baseline.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/spinezone_bench python -m bench.chart_page
+
+The page side is the whole request through Django's test client: session, sign-in, middleware,
+the tenancy gate, the audit read events, the chart's reads and the template. The baseline does
+the same work without Django's request path or ORM, in the same run: it replays the SQL the page
+emitted (captured once, verbatim, in one transaction on its own psycopg connection), and renders
+the same template with the same context the view built (rendering it queries nothing: checked).
+The patient has about 200 sessions, 20 tests and 50 questionnaires; a patient with a few weeks of
+history is timed too, to show that the page does not grow with the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/spinezone_bench"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench" / "chart_page.json"
+ORGANIZATION = "bench-chart"
+HISTORIES = {"two_years": (200, 20, 50), "three_weeks": (6, 3, 4)}  # sessions, tests, questionnaires
+GOAL_MS = 200.0
+# The hot reads whose plans are printed: (label, a fragment of the SQL that identifies it).
+HOT = (
+    ("sessions (values)", 'FROM "programs_trainingsession"'),
+    ("strength tests", 'FROM "assessments_strengthtest"'),
+    ("who has seen it", 'FROM "audit_event"'),
+)
+
+
+def _environment() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        sys.exit(f"DATABASE_URL must point at PostgreSQL, e.g. DATABASE_URL={DEFAULT_URL}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "spinezone.settings"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))  # a benchmark process, not a deployment
+    return url
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "n": len(ordered)}
+
+
+def _cast() -> tuple[Any, dict[str, Any]]:
+    """The bench clinic, its therapist and one patient per history length (made once, then reused)."""
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from apps.clinics.models import Membership
+    from apps.patients.models import Patient
+    from tests import factories
+
+    with scopes_disabled():
+        organization = factories.OrganizationFactory(slug=ORGANIZATION, name="Benchmark chart clinic group")
+        clinic = organization.clinics.first() or factories.ClinicFactory(organization=organization, name="Chart clinic")
+        therapist = factories.UserFactory(username="bench.chart.therapist")
+        Membership.objects.get_or_create(user=therapist, clinic=clinic, defaults={"role": "physical_therapist"})
+        machine = clinic.machines.first() or factories.MachineFactory(clinic=clinic)
+        patients = {}
+        for name, (sessions, tests, questionnaires) in HISTORIES.items():
+            mrn = f"CHART-{name}"
+            patient = Patient.objects.filter(organization=organization, mrn=mrn).first()
+            if patient is None:
+                patient = factories.PatientFactory(clinic=clinic, mrn=mrn, family_name=f"Chart {name}")
+                program = factories.ProgramFactory(patient=patient, status="active", started_at=timezone.now())
+                factories.long_history(
+                    program=program,
+                    machine=machine,
+                    staff=therapist,
+                    sessions=sessions,
+                    tests=tests,
+                    questionnaires=questionnaires,
+                )
+            patients[name] = patient
+    return therapist, patients
+
+
+class Baseline:
+    """The page's SQL through psycopg, and the same template rendered with the same context."""
+
+    def __init__(self, url: str, statements: list[str], template: str, context: dict[str, Any], tz: Any) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.statements, self.template, self.context, self.tz = statements, template, context, tz
+
+    def page(self) -> str:
+        from django.template.loader import render_to_string
+        from django.utils import timezone
+
+        with self.conn.transaction():
+            for statement in self.statements:
+                cursor = self.conn.execute(statement)
+                if cursor.description is not None:
+                    cursor.fetchall()
+        with timezone.override(self.tz):
+            return render_to_string(self.template, self.context)
+
+
+@contextmanager
+def _templates_recorded() -> Iterator[None]:
+    """For one request, let the test client see the context the view rendered (as the test runner does)."""
+    from django.template import Template
+    from django.test.utils import instrumented_test_render
+
+    original = Template._render
+    Template._render = instrumented_test_render
+    try:
+        yield
+    finally:
+        Template._render = original
+
+
+def _time(step: Callable[[], Any], samples: list[float]) -> None:
+    start = time.perf_counter()
+    step()
+    samples.append(time.perf_counter() - start)
+
+
+def _explain(conn: Any, statements: list[str]) -> dict[str, str]:
+    plans = {}
+    for label, fragment in HOT:
+        found = next((s for s in statements if s.startswith("SELECT") and fragment in s), None)
+        if found:
+            rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {found}").fetchall()
+            plans[label] = "\n".join(row[0] for row in rows)
+    return plans
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=40, help="requests each side, interleaved")
+    args = parser.parse_args(argv)
+
+    url = _environment()
+    _ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("migrate", verbosity=0, interactive=False)
+    # Production settings serve hashed static names from the manifest, as a deployment would.
+    call_command("collectstatic", verbosity=0, interactive=False)
+    therapist, patients = _cast()
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(therapist)
+
+    def get(patient: Any) -> Any:
+        response = client.get(f"/patients/{patient.pk}/", secure=True)
+        if response.status_code != 200:
+            raise SystemExit(f"chart -> {response.status_code}: {response.content[:300]!r}")
+        return response
+
+    results: dict[str, Any] = {}
+    long_patient = patients["two_years"]
+    for name, patient in patients.items():
+        get(patient)  # warm: templates compiled, connection open
+        with CaptureQueriesContext(connection) as captured, _templates_recorded():
+            response = get(patient)
+        statements = [query["sql"] for query in captured.captured_queries]
+        context = response.context[0].flatten()  # the page template's own context, before any include
+        baseline = Baseline(url, statements, "web/chart/chart.html", context, patient.clinic.tzinfo)
+        with CaptureQueriesContext(connection) as rendering:
+            baseline.page()
+        if len(rendering):
+            raise SystemExit(f"the baseline's rendering queried the database {len(rendering)} times")
+
+        page_times: list[float] = []
+        base_times: list[float] = []
+        for _ in range(args.repeat):  # interleaved: the machine's noise falls on both sides alike
+            _time(lambda patient=patient: get(patient), page_times)
+            _time(baseline.page, base_times)
+        page, base = _stats(page_times), _stats(base_times)
+        results[name] = {
+            "history": dict(zip(("sessions", "tests", "questionnaires"), HISTORIES[name], strict=True)),
+            "queries": len(statements),
+            "page": page,
+            "baseline": base,
+            "ratio": {"median": page["median_ms"] / base["median_ms"], "p95": page["p95_ms"] / base["p95_ms"]},
+            "html_bytes": len(response.content),
+        }
+        if patient is long_patient:
+            results[name]["explain"] = _explain(baseline.conn, statements)
+            results[name]["statements"] = [statement[:140] for statement in statements]
+
+    _print(results, args.repeat)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({"benchmark": "chart_page", "goal_median_ms": GOAL_MS, **results}, indent=2) + "\n")
+    print(f"wrote {OUT}")
+    return 0
+
+
+def _print(results: dict[str, Any], repeat: int) -> None:
+    print()
+    print(f"GET /patients/<id>/  (the staff chart page; {repeat} requests each side)")
+    print(f"{'':34}{'queries':>8}{'median ms':>12}{'p95 ms':>10}{'ratio':>8}")
+    for name, result in results.items():
+        history = result["history"]
+        label = f"{name} ({history['sessions']}/{history['tests']}/{history['questionnaires']})"
+        page, base = result["page"], result["baseline"]
+        print(f"{'page  ' + label:34}{result['queries']:>8}{page['median_ms']:>12.2f}{page['p95_ms']:>10.2f}")
+        print(f"{'  baseline (psycopg + render)':34}{'':>8}{base['median_ms']:>12.2f}{base['p95_ms']:>10.2f}", end="")
+        print(f"{result['ratio']['median']:>7.2f}x")
+    long = results["two_years"]["page"]["median_ms"]
+    verdict = "met" if long <= GOAL_MS else "NOT met"
+    print(f"goal: two years of history <= {GOAL_MS:.0f} ms median: {long:.1f} ms ({verdict})")
+    for label, plan in results["two_years"].get("explain", {}).items():
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS), {label}:\n{plan}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""The staff UI in Debian's Chromium (Playwright), against pytest-django's live server.
+
+The page's CSP is enforced by the browser here, so charts that draw and forms that react prove
+the UI needs no inline script. Screenshots of the board and the chart land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect, sync_playwright
+
+from apps.assessments.services import questionnaire_record
+from apps.programs import services
+from tests import factories
+from tests.auth import totp_code
+from tests.factories import PASSWORD
+from tests.web.conftest import record_session
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    # pytest-playwright's own fixtures expect `playwright install` browsers; we drive Debian's.
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run `bash scripts/browser.sh` (`make test` does).")
+    # Playwright's sync API keeps an event loop on this thread for as long as it runs; the ORM calls
+    # made between page actions (and the database flush after each test) are still synchronous.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def ui(chromium, live_server):
+    """A fresh browser context on the live server; fails the test on any console error."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1180, "height": 900})
+    tab = context.new_page()
+    tab.problems = []
+    tab.on("console", lambda message: message.type == "error" and tab.problems.append(message.text))
+    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
+    yield tab
+    context.close()
+    assert tab.problems == [], "the browser reported errors (a CSP violation shows here too)"
+
+
+@pytest.fixture
+def demo_like_patient(transactional_db, clinician_a, clinic_a, patient_a):
+    """Like a seeded demo patient: tests, questionnaires and three weeks of sessions through the services."""
+    machine = factories.MachineFactory(clinic=clinic_a, name="Lumbar 1")
+    now = timezone.now()
+    factories.StrengthTestFactory(
+        patient=patient_a, machine=machine, performed_at=now - timedelta(days=24), is_familiarization=True
+    )
+    baseline = factories.StrengthTestFactory(patient=patient_a, machine=machine, performed_at=now - timedelta(days=21))
+    for days, odi, pain in ((21, 3, 6), (7, 2, 4)):
+        at = now - timedelta(days=days, minutes=30)
+        questionnaire_record(
+            actor=clinician_a, patient=patient_a, instrument="odi", answers=[odi] * 10, completed_at=at
+        )
+        questionnaire_record(actor=clinician_a, patient=patient_a, instrument="pain_nrs", answers=pain, completed_at=at)
+    program = services.program_create(actor=clinician_a, patient=patient_a, region="lumbar", baseline_test=baseline)
+    services.program_start(actor=clinician_a, program=program, now=now - timedelta(days=21))
+    for days in (20, 17, 14, 11, 8, 4):  # the next session fell due half a day ago
+        record_session(program, machine, clinician_a, at=now - timedelta(days=days), reps=13)
+    stronger = tuple((angle, torque + 25) for angle, torque in factories.DEFAULT_CURVES["lumbar_extension"])
+    factories.StrengthTestFactory(
+        patient=patient_a, machine=machine, performed_at=now - timedelta(days=2), curve=stronger
+    )
+    program.refresh_from_db()
+    return program
+
+
+def sign_in(page: Page, username: str, *, lands_on: str = r"/board/$") -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(lands_on))
+
+
+def chart_points(page: Page, kind: str) -> list[dict]:
+    """Each dataset of the first chart of `kind`, read back from Chart.js itself."""
+    return page.evaluate(
+        """(kind) => {
+            const chart = Chart.getChart(document.querySelector(`canvas[data-chart="${kind}"]`));
+            return chart.data.datasets.map((d) => ({label: d.label, points: d.data.map((p) => [p.x, p.y])}));
+        }""",
+        kind,
+    )
+
+
+def test_a_trainer_finds_a_patient_records_a_session_at_the_proposal_and_sees_it_on_the_chart(
+    ui, demo_like_patient, clinician_a
+):
+    page = ui
+    ARTIFACTS.mkdir(exist_ok=True)
+    sign_in(page, "clinician_a")
+    expect(page.get_by_role("heading", name="Today at Clinic A")).to_be_visible()
+    expect(page.locator("#due")).to_contain_text("Alvarez, Ana")
+    page.screenshot(path=ARTIFACTS / "board.png", full_page=True)
+
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_label("Search by name, MRN or date of birth (YYYY-MM-DD)").fill("A-0001")  # htmx: no submit
+    page.locator("#patient-results").get_by_role("link", name="Alvarez, Ana").click()
+    expect(page.get_by_role("heading", name="Alvarez, Ana")).to_be_visible()
+    before = chart_points(page, "load")
+
+    page.get_by_role("link", name="Record lumbar (low back) session").click()
+    proposed = page.locator("#proposal .load").inner_text()
+    assert proposed == f"{demo_like_patient.proposed_load:.0f} ft·lbf"
+    expect(page.get_by_label("Load (ft·lbf)")).to_have_value(f"{demo_like_patient.proposed_load:.0f}")
+    page.get_by_label("Reps").fill("11")
+    page.get_by_label("Time under load (s)").fill("95")
+    page.get_by_label("Pain before (0-10)").fill("2")
+    page.get_by_label("Pain after (0-10)").fill("3")
+    page.get_by_role("button", name="Save session").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Session recorded.")
+    expect(page.locator("#sessions tbody tr").first).to_contain_text(f"{demo_like_patient.proposed_load:.0f} ft·lbf")
+    after = chart_points(page, "load")
+    trained = next(d for d in after if d["label"].startswith("Trained"))
+    was = next(d for d in before if d["label"].startswith("Trained"))
+    assert len(trained["points"]) == len(was["points"]) + 1
+    assert trained["points"][-1][1] == float(demo_like_patient.proposed_load)
+    page.locator("#progress").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "chart.png", full_page=True)
+
+
+def test_every_chart_draws_its_data_points_at_tablet_width(ui, demo_like_patient):
+    page = ui
+    page.set_viewport_size({"width": 820, "height": 1180})
+    sign_in(page, "clinician_a")
+    page.goto(f"/patients/{demo_like_patient.patient_id}/")
+    canvases = page.locator("canvas[data-chart]")
+    expect(canvases).to_have_count(5)  # strength curve, strength index, ODI, NRS, load
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll("canvas[data-chart]")].map((canvas) => {
+            const chart = Chart.getChart(canvas);
+            const sets = chart.data.datasets.map((d) => d.data.length);
+            return {kind: canvas.dataset.chart, width: canvas.width, sets};
+        })"""
+    )
+    assert all(chart["width"] > 0 for chart in drawn)
+    by_kind = {chart["kind"]: chart["sets"] for chart in drawn if chart["kind"] != "score"}
+    assert by_kind["strength-curve"] == [7, 7]  # baseline and latest, every standard angle
+    assert by_kind["strength-index"] == [3]  # familiarisation, baseline, retest
+    curve = chart_points(page, "strength-curve")
+    assert curve[1]["points"][0] == [0, 255]  # the retest, 25 N·m above the baseline at 0°
+    scores = [chart["sets"] for chart in drawn if chart["kind"] == "score"]
+    assert scores == [[2, 2], [2, 2]]  # two responses and the two ends of the threshold line
+    page.screenshot(path=ARTIFACTS / "chart-tablet.png", full_page=True)
+
+
+def test_the_odi_score_updates_live_and_matches_the_servers(ui, demo_like_patient):
+    page = ui
+    sign_in(page, "clinician_a")
+    page.goto(f"/patients/{demo_like_patient.patient_id}/questionnaires/new/?instrument=odi")
+    score = page.locator("#live-score")
+    expect(score).to_contain_text("0 of 10 sections answered")
+    for number, answer in enumerate([3, 2, 2, 1, 3, 2, 2, None, 1, 3], start=1):
+        page.locator(f'input[name="section_{number}"][value="{"" if answer is None else answer}"]').check()
+    expect(score).to_have_text("ODI 42.2 %: severe (9 of 10 sections)")  # 19 of 45 points
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Oswestry Disability Index recorded: 42.2 (severe)")
+
+
+def test_a_new_clinic_admin_enrols_an_authenticator_app_then_works_in_the_admin(ui, clinic_admin_a, patient_a):
+    """The second factor at first sign-in, and Django's admin under the site's strict CSP (any
+    blocked inline script or style would be a console error, which fails the test)."""
+    page = ui
+    clinic_admin_a.is_staff = True
+    clinic_admin_a.save()
+    sign_in(page, "clinic_admin_a", lands_on=r"/accounts/2fa/totp/activate/$")
+    expect(page.get_by_role("status")).to_contain_text("Your role requires two-factor authentication")
+    page.goto("/admin/")  # nothing else is reachable before enrolment
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/$"))
+    expect(page.locator("img.qr")).to_be_visible()
+    secret = page.get_by_label("Authenticator secret").input_value()
+    page.get_by_label("Authenticator code").fill(totp_code(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/recovery-codes/$"))
+    assert len(page.get_by_label("Unused codes").input_value().split()) == 10
+    page.screenshot(path=ARTIFACTS / "recovery_codes.png", full_page=True)
+
+    page.goto("/admin/")
+    expect(page.get_by_role("heading", name="Clinic configuration and records")).to_be_visible()
+    page.goto("/admin/patients/patient/")
+    expect(page.locator("#result_list")).to_contain_text("A-0001")
+    page.goto(f"/admin/patients/patient/{patient_a.pk}/change/")
+    expect(page.get_by_role("heading", name="Change patient")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "admin_patient.png", full_page=True)
+
+
+def test_the_api_docs_page_works_under_its_documented_policy(ui):
+    """The Swagger page draws with its one inline <style> allowed by hash, for it alone (apps.accounts.http)."""
+    ui.goto("/api/docs/")
+    expect(ui.locator(".swagger-ui .info")).to_contain_text("SpineZone partner API")
