@@ -167,5 +167,47 @@ def _row_columns(rows: Sequence[tuple[Any, Subject]]) -> tuple[list[Any], ...]:
     )
 
 
+# --- Refused attempts and exports -----------------------------------------------------------------
+
+URL = "url"  # object_type of an event whose object is a request path
+
+
+def _request_event(action: str, path: str, actor_fields: dict[str, Any]) -> Event:
+    """An event about a request rather than a row: it names no organization, clinic or patient."""
+    origin = current_origin()
+    return Event(
+        action=action,
+        object_type=URL,
+        object_id=path[: Event._meta.get_field("object_id").max_length],
+        channel=origin.channel,
+        request_id=origin.request_id,
+        ip_address=origin.ip_address,
+        **actor_fields,
+    )
+
+
+def denial(*, path: str, actor: Any) -> Event:
+    """A 401/403/404 answered on a patient-data URL (unsaved; see `apps.audit.denials`).
+
+    No patient, clinic or organization: resolving the path to a row would cost a query and could
+    record, for someone who may not know it, that the patient exists. Only the path, never its query
+    string, which may carry search terms or misplaced credentials.
+    """
+    return _request_event(Action.DENIED, path, _actor_fields(actor))
+
+
+def login_failure(*, username: str, path: str) -> Event:
+    """A failed sign-in (unsaved): the name tried, as typed, is the actor; no user is looked up."""
+    label = username[: Event._meta.get_field("actor_label").max_length]
+    return _request_event(Action.LOGIN_FAILED, path, {"actor": None, "actor_label": label})
+
+
+def record_export(*, actor: Any, path: str) -> Event:
+    """The audit report left the system as a file: who, when, with which filters (in `path`)."""
+    event = _request_event(Action.EXPORT, path, _actor_fields(actor))
+    event.save()
+    return event
+
+
 def events_for(obj: models.Model) -> models.QuerySet[Event]:
     return Event.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))

@@ -76,6 +76,14 @@ def administered_organization_ids(user: Any) -> frozenset[int] | None:
     return getattr(user, _ORGANIZATIONS_ATTR)
 
 
+def must_use_second_factor(user: Any) -> bool:
+    """Superusers, clinic admins and organization admins: they manage staff and settings, so a
+    stolen password alone must not reach the admin or the UI (issue 7). Other staff may opt in."""
+    if not _signed_in(user) or getattr(user, "is_partner", False):
+        return False
+    return bool(user.is_superuser or administered_clinic_ids(user) or administered_organization_ids(user))
+
+
 def forget_cached_access(user: Any) -> None:
     """Drop what the gate remembered about this user object (after a membership change)."""
     for attr in (_ROLES_ATTR, _ORGANIZATIONS_ATTR):

@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from apps.audit.models import Event
 from apps.clinics.access import administered_clinic_ids, administered_organization_ids, restrict
 from apps.clinics.admin_base import ClinicScopedAdmin, ScopedAdmin, organization_choices
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin
@@ -92,41 +93,23 @@ class OrganizationAdminModelAdmin(ScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-@admin.register(Event)
-class EventAdmin(ScopedAdmin):
-    """The audit trail, read-only, for those who administer the clinics it concerns.
+class StaffUserAdmin(ScopedAdmin, UserAdmin):
+    """Django's user admin, scoped: a clinic admin sees the staff of the clinics they administer.
 
-    Registered here rather than in apps.audit: audit knows no other app, and scoping needs the gate.
+    A user outside that scope is 404, like a row of another clinic; Django's own user admin would
+    answer 403 for an account that exists and redirect for one that does not, which tells a
+    curious member of staff which account ids exist.
     """
 
-    list_display = [
-        "occurred_at",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "patient_id",
-        "clinic",
-        "channel",
-        "ip_address",
-    ]
-    list_filter = ["action", "channel", "object_type"]
-    search_fields = ["=object_id", "actor_label", "=request_id"]
-    date_hierarchy = "occurred_at"
-    list_select_related = ["clinic"]
-    show_full_result_count = False
-
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.for_clinics(administered_clinic_ids(request.user))
+        clinic_ids = administered_clinic_ids(request.user)
+        if clinic_ids is None:
+            return queryset
+        organization_ids = administered_organization_ids(request.user) or frozenset()
+        staff = Q(memberships__clinic_id__in=clinic_ids) | Q(pk=request.user.pk)
+        staff |= Q(organization_admins__organization_id__in=organization_ids)
+        return queryset.filter(staff).distinct()
 
-    def has_view_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return request.user.has_perm("audit.view_event")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffUserAdmin)

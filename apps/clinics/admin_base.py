@@ -144,6 +144,24 @@ class PatientDataAdmin(ClinicScopedAdmin):
             events.record_reads(objs=changelist.result_list, actor=request.user)
         return response
 
+    def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, **kwargs: Any) -> Any:
+        if add:
+            self._record_chosen_patient(request, context["adminform"].form)
+        return super().render_change_form(request, context, add=add, **kwargs)
+
+    def _record_chosen_patient(self, request: HttpRequest, form: Any) -> None:
+        """An add form shown with a patient chosen (from `?patient=`, or again with its errors) shows that patient."""
+        field = form.fields.get("patient")
+        chosen = form.data.get("patient") if form.is_bound else form.initial.get("patient")
+        if field is None or not chosen:
+            return
+        try:
+            patient = field.queryset.filter(pk=getattr(chosen, "pk", chosen)).first()  # the field's scoped choices
+        except (ValueError, ValidationError):
+            return  # not an id: the form says so
+        if patient is not None:
+            events.record(action=events.Action.READ, obj=patient, actor=request.user)
+
 
 # --- Admin add pages that save through a service ---------------------------------------------------
 

@@ -344,14 +344,21 @@ def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
     return True
 
 
+# Lock order: the program row first, then the audit chain (taken by the first audit event of the
+# transaction and held to commit). session_record and the attendance job lock the program before
+# they audit; recording a test or questionnaire must too, or the two orders could deadlock.
+
+
 @transaction.atomic
 def strength_test_record_for_program(**kwargs: Any) -> StrengthTest:
     """Record a test (apps.assessments) and recompute the patient's open program for that region."""
+    region = assessment_services.REGION_OF_MACHINE.get(getattr(kwargs.get("machine"), "kind", None))
+    program = selectors.program_for_patient(patient=kwargs["patient"], region=region) if region else None
+    if program is not None:
+        lock(program)
     test = assessment_services.strength_test_record(**kwargs)
-    program = selectors.program_for_patient(patient=test.patient, region=test.region)
     if program is None or test.is_familiarization:
         return test
-    lock(program)
     if _after_test(program, test, kwargs["actor"]):
         save_audited(program, kwargs["actor"])
     return test
@@ -360,12 +367,14 @@ def strength_test_record_for_program(**kwargs: Any) -> StrengthTest:
 @transaction.atomic
 def questionnaire_record_for_program(**kwargs: Any) -> QuestionnaireResponse:
     """Record a questionnaire (apps.assessments) and move the open programs' next questionnaire due."""
-    response = assessment_services.questionnaire_record(**kwargs)
-    regions = [region for region, instrument in REGION_INSTRUMENT.items() if instrument == response.instrument]
-    for program in Program.objects.filter(patient=response.patient, region__in=regions).open():
-        if program.started_at is None:
-            continue
+    regions = [region for region, instrument in REGION_INSTRUMENT.items() if instrument == kwargs.get("instrument")]
+    programs = [
         lock(program)
+        for program in Program.objects.filter(patient=kwargs["patient"], region__in=regions).open().order_by("pk")
+        if program.started_at is not None
+    ]
+    response = assessment_services.questionnaire_record(**kwargs)
+    for program in programs:
         due_before = program.questionnaire_due_at
         set_due_dates(program, response.completed_at)
         if program.questionnaire_due_at != due_before:

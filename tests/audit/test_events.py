@@ -41,6 +41,9 @@ def change_form(patient, **overrides):
         "email_reminder_consent": "on" if patient.email_reminder_consent else "",
         "deceased_on": "",
         "_save": "Save",
+        # The patient page's reminders inline (apps.reminders), empty.
+        "reminders-TOTAL_FORMS": "0",
+        "reminders-INITIAL_FORMS": "0",
     }
     return {**data, **overrides}
 
@@ -82,11 +85,12 @@ def test_a_well_formed_request_id_from_the_caller_is_kept(signed_in, clinician_a
     assert Event.objects.get().request_id == "partner-req.0042"
 
 
-def test_a_refused_change_view_records_no_read(signed_in, clinician_b, patient_a):
+def test_a_refused_change_view_records_no_read_only_the_refusal(signed_in, clinician_b, patient_a):
     response = signed_in(clinician_b).get(reverse("admin:patients_patient_change", args=[patient_a.pk]))
 
     assert response.status_code == 404
-    assert not Event.objects.exists()
+    (event,) = Event.objects.all()
+    assert (event.action, event.actor, event.patient_id) == (Action.DENIED, clinician_b, None)
 
 
 def test_the_changelist_records_one_read_per_patient_shown(
