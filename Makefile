@@ -8,14 +8,15 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-dev services lint format migrate seed check-deploy
+.PHONY: run test install install-dev services browser lint format migrate seed check-deploy
 
 run: install ## set up (embedded default unless DATABASE_URL/REDIS_URL are set) and start web + worker + beat
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
-test: install-dev services ## lint, then the whole suite against PostgreSQL and Redis on 127.0.0.1
+test: install-dev services browser ## lint, audit requirements.txt (pip-audit), then the whole suite against PostgreSQL and Redis on 127.0.0.1
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/audit_requirements.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.runtime-installed
@@ -37,6 +38,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 services: ## make sure PostgreSQL and Redis answer on 127.0.0.1 (start or install them)
 	bash scripts/services.sh
 
+browser: ## make sure Debian's Chromium is installed for the browser tests (install it when missing)
+	bash scripts/browser.sh
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
@@ -53,3 +57,6 @@ seed: migrate
 .PHONY: bench
 bench: install-dev services ## benchmarks against PostgreSQL (BENCH_DATABASE_URL, default a spinezone_bench database on 127.0.0.1)
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.api_patient_list
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.chart_page
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.reminder_sweep
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.reminder_delivery

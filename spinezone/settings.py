@@ -8,9 +8,11 @@ can share, and with no EMAIL_URL mail is written to files in var/mail/.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from spinezone.environment import read_bool, read_int, read_list, read_secret_key, read_str, require_url_scheme
@@ -41,28 +43,45 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "axes",
+    "apps.accounts",
     "apps.audit",
     "apps.clinics",
     "apps.patients",
     "apps.assessments",
     "apps.programs",
+    "apps.reminders",
     "apps.fhir",
     "apps.demo",
     "apps.partners",
     "apps.api",
+    "apps.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.audit.middleware.RequestContextMiddleware",
+    # Outside everything that may answer early (a redirect to sign in, the second factor), so
+    # every dynamic response gets Cache-Control: no-store and the content security policy.
+    "apps.accounts.http.NoStoreMiddleware",
+    "apps.accounts.http.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.accounts.middleware.SessionLifetimeMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "apps.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.clinics.middleware.ClinicScopeMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "spinezone.urls"
@@ -142,6 +161,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # Reminder emails (apps.reminders): materialise due rows, recover lost claims, enqueue ids.
+    # A tick not started within the minute is dropped; the next one does the same work.
+    "reminders-sweep": {
+        "task": "apps.reminders.tasks.sweep_reminders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -165,13 +191,19 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "SpineZone <no-reply@localhost>")
+# Where patients reach the site: the absolute links in reminder emails (one-click unsubscribe).
+SITE_URL = read_str("SITE_URL", "http://localhost:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}")
+require_url_scheme("SITE_URL", SITE_URL, ("https", "http"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = read_int("EMAIL_TIMEOUT", 20, minimum=1, maximum=300)
 
 # --- Auth ---------------------------------------------------------------------------------------
+# Staff sign in through django-allauth (username and password, then the TOTP code of those who
+# enrolled one; the admin's login page sends them there too). django-axes counts failures first.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out pair never reaches a password check
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",  # a ModelBackend: one password check per try
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -179,11 +211,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "web:home"
 SESSION_COOKIE_AGE = read_int("SESSION_COOKIE_AGE", 30 * 60, minimum=60, maximum=12 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is then an idle timeout
+# However active, a session ends this long after its sign-in (apps.accounts.middleware).
+SESSION_ABSOLUTE_AGE = read_int("SESSION_ABSOLUTE_AGE", 12 * 3600, minimum=300, maximum=7 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Reset links: valid one hour, and single use (the token signs the password hash, which the reset changes).
+PASSWORD_RESET_TIMEOUT = 3600
+
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"  # no sign-up: admins create staff accounts
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # addresses are entered by the admins who create the accounts
+ACCOUNT_PREVENT_ENUMERATION = True  # a reset request answers the same for any address
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # and mails nobody who has no account
+ACCOUNT_SESSION_REMEMBER = False  # no "remember me": the idle and absolute timeouts always apply
+ACCOUNT_LOGOUT_ON_GET = False  # sign-out is a POST
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # after a reset, sign in again (with the second factor)
+ACCOUNT_REAUTHENTICATION_REQUIRED = True  # the password again before changing email or password
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"  # links in reset emails
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "SpineZone: "
+# django-axes owns lockout; allauth's own per-username limit would be a second, different lockout.
+# Its other limits stay (e.g. 30 sign-in posts a minute per address, 5 reset emails a minute).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+MFA_ADAPTER = "apps.accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "SpineZone"
+
+# Lockout (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one username from one client
+# address lock that pair for LOGIN_LOCKOUT_MINUTES; a try during the lockout starts it again.
+LOGIN_FAILURE_LIMIT = read_int("LOGIN_FAILURE_LIMIT", 5, minimum=3, maximum=100)
+LOGIN_LOCKOUT_MINUTES = read_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The address the audit log records: X-Forwarded-For only from TRUSTED_PROXY_COUNT proxies of ours.
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_address"
+AXES_USERNAME_CALLABLE = "apps.accounts.lockout.username_key"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are audit events (apps.audit); axes keeps only failure counts
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username NAME`, or wait for the cool-off
+AXES_VERBOSE = False
 
 # --- Partner API ----------------------------------------------------------------------------------
 # Requests per minute (or "N/s", "N/hour") for each token, staff user or anonymous address.
@@ -241,6 +314,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        # Programs and sessions both have a `status`: named, so `check --deploy` has no W001.
+        "ProgramStatusEnum": "apps.programs.models.ProgramStatus.choices",
+        "SessionStatusEnum": "apps.programs.models.SessionStatus.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
@@ -260,6 +336,22 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if read_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# One policy for the whole site: no inline script or style anywhere (chart data travels in
+# json_script blocks, libraries are files of our origin). Per-path additions, each with its
+# reason, are in apps.accounts.http.POLICY_ADDITIONS (today only the API's Swagger page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the TOTP QR code and the favicon placeholder
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -294,4 +386,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # django-axes logs three INFO lines per sign-in; its failures and lockouts are WARNINGs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

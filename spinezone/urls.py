@@ -1,6 +1,6 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from health_check.checks import Cache, Database
 from health_check.views import HealthCheckView
 
@@ -21,13 +21,23 @@ class HealthView(HealthCheckView):
         return self.render_to_response_json(response_kwargs.get("status", 200))
 
 
+# The admin's own login form would skip the lockout page and the second factor: its login page
+# sends staff to the one sign-in (allauth's), which comes back to the admin afterwards.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("health/", HealthView.as_view(checks=[Database, Cache]), name="health"),
+    path("accounts/", include("allauth.urls")),  # sign-in, sign-out, password reset, two-factor
     path("admin/", admin.site.urls),
     path("api/", include("apps.api.urls")),
     path("fhir/R4/", include("apps.fhir.urls")),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("r/", include("apps.reminders.urls")),  # patients: one-click unsubscribe from reminder emails
+    path("", include("apps.web.urls")),  # the staff UI: sign-in, board, patients, charts
 ]
 
-# JSON in the API's error shape under /api/, Django's page elsewhere.
-handler404 = "apps.api.errors.not_found"
+# No trace or SQL in any error body: JSON in the API's error shape under /api/, an
+# OperationOutcome under /fhir/, our pages elsewhere (templates/400.html ... 500.html).
+handler400 = "apps.accounts.errors.bad_request"
+handler403 = "apps.accounts.errors.permission_denied"
+handler404 = "apps.accounts.errors.page_not_found"
+handler500 = "apps.accounts.errors.server_error"

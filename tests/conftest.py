@@ -9,9 +9,10 @@ organization must see nothing of acme at all.
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django_scopes import scopes_disabled
 
-from tests import factories
+from tests import auth, factories
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +23,20 @@ def _unscoped_test_code():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # allauth's sign-in rate limits and DRF's throttles count in the (test-private) cache: one
+    # test's sign-ins must not use up the next one's allowance.
+    cache.clear()
+
+
 @pytest.fixture
 def signed_in(client):
-    """`signed_in(user)`: the test client, logged in as that user."""
+    """`signed_in(user)`: the test client, logged in as that user; admins have passed the second
+    factor (see tests/auth.py)."""
 
     def sign_in(user):
-        client.force_login(user)
-        return client
+        return auth.sign_in(client, user)
 
     return sign_in
 
@@ -106,3 +114,12 @@ def patient_c(clinic_c):
 @pytest.fixture
 def superuser(db):
     return factories.UserFactory(username="root", is_superuser=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.audit_coverage import AuditCoverageMiddleware as coverage
+
+    terminalreporter.write_line(
+        f"audit coverage: {coverage.checked} answers showed {coverage.patients_seen} patients, "
+        "each with its audit event (a missing one fails the test that made the request)"
+    )

@@ -22,6 +22,8 @@ from apps.clinics.models import (
     OrganizationAdmin,
 )
 from apps.patients.models import Patient, Region, Sex
+from apps.programs.models import Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.reminders.models import Reminder, ReminderKind, ReminderState
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -206,8 +208,7 @@ class QuestionnaireResponseFactory(DjangoModelFactory):
     answered = factory.LazyAttribute(lambda r: r.result.answered)
 
 
-# Programs and sessions. Imported here, not at the top, so that this block is one self-contained append.
-from apps.programs.models import Program, ProgramStatus, SessionStatus, TrainingSession  # noqa: E402
+# Programs and sessions.
 
 MACHINE_KIND_OF_REGION = {Region.LUMBAR: MachineKind.LUMBAR_EXTENSION, Region.CERVICAL: MachineKind.CERVICAL_EXTENSION}
 
@@ -253,3 +254,76 @@ class TrainingSessionFactory(DjangoModelFactory):
     pain_before = 2
     pain_after = 2
     proposed_load = factory.SelfAttribute("load")
+
+
+# Long histories: the chart page's query-count test and bench/chart_page.py.
+
+TWO_YEARS = dt.timedelta(days=730)
+
+
+def long_history(*, program, machine, staff, sessions=200, tests=20, questionnaires=50, end=None) -> None:
+    """About two years of a program's rows, spread evenly up to `end`, written in bulk.
+
+    Rows only (no services, so no recomputed program): what they cost to read is what matters.
+    The first test is familiarisation and each later one a little stronger; questionnaires
+    alternate ODI and pain NRS; loads climb one increment every fourth session, as proposed.
+    """
+    end = end or timezone.now()
+    step = TWO_YEARS / max(sessions, 1)
+    TrainingSession.objects.bulk_create(
+        TrainingSessionFactory.build(
+            program=program,
+            patient=program.patient,
+            clinic=program.clinic,
+            machine=machine,
+            supervisor=staff,
+            performed_at=end - step * (sessions - index),
+            load=program.start_load + machine.load_increment * (index // 4),
+            proposed_load=program.start_load + machine.load_increment * (index // 4),
+            proposal_action="hold",
+        )
+        for index in range(sessions)
+    )
+    base = DEFAULT_CURVES[machine.kind]
+    for index in range(tests):
+        gain = 1 + index / 40
+        StrengthTestFactory(
+            patient=program.patient,
+            machine=machine,
+            recorded_by=staff,
+            performed_at=end - TWO_YEARS + (TWO_YEARS / max(tests, 1)) * index,
+            is_familiarization=index == 0,
+            curve=tuple((angle, round(torque * gain)) for angle, torque in base),
+        )
+    QuestionnaireResponse.objects.bulk_create(
+        QuestionnaireResponseFactory.build(
+            patient=program.patient,
+            recorded_by=staff,
+            instrument=scoring.ODI if index % 2 == 0 else scoring.PAIN_NRS,
+            answers=[max(0, 4 - index // 10)] * 10 if index % 2 == 0 else [max(0, 7 - index // 8)],
+            completed_at=end - TWO_YEARS + (TWO_YEARS / max(questionnaires, 1)) * index,
+        )
+        for index in range(questionnaires)
+    )
+
+
+# Reminders.
+
+
+class ReminderFactory(DjangoModelFactory):
+    """A pending next-session reminder, due an hour ago, of an active program (rows only, no sweep)."""
+
+    class Meta:
+        model = Reminder
+
+    program = factory.SubFactory(
+        ProgramFactory,
+        status=ProgramStatus.ACTIVE,
+        next_due_at=factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1)),
+    )
+    patient = factory.SelfAttribute("program.patient")
+    clinic = factory.SelfAttribute("program.clinic")
+    kind = ReminderKind.SESSION_DUE
+    due_at = factory.LazyAttribute(lambda r: r.program.next_due_at or timezone.now() - dt.timedelta(hours=1))
+    scheduled_for = factory.SelfAttribute("due_at")
+    state = ReminderState.PENDING

@@ -17,5 +17,15 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # No collectstatic before tests.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Every 2xx that shows a patient must carry that patient's audit event (tests/audit_coverage.py).
+MIDDLEWARE = [
+    *MIDDLEWARE[: MIDDLEWARE.index("apps.audit.middleware.RequestContextMiddleware") + 1],  # noqa: F405
+    "tests.audit_coverage.AuditCoverageMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("apps.audit.middleware.RequestContextMiddleware") + 1 :],  # noqa: F405
+]
 # WhiteNoise warns on every request when STATIC_ROOT does not exist yet.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# pytest-django empties tables with TRUNCATE between transactional tests; audit_event's trigger refuses
+# TRUNCATE unless the session says `spinezone.audit_truncate=on` (migration audit 0002). Production never does.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+_db_options["options"] = f"{_db_options.get('options', '')} -c spinezone.audit_truncate=on".strip()

@@ -98,12 +98,14 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 
 def sign_in(base: str, username: str) -> urllib.request.OpenerDirector:
+    """Through the admin's sign-in link, as a browser follows it to the one staff sign-in page."""
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    page = browser.open(f"{base}/admin/login/").read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = {"csrfmiddlewaretoken": token, "username": username, "password": "spinezone-demo-2026", "next": "/admin/"}
+    login_page = browser.open(f"{base}/admin/login/?next=/admin/")
+    assert urllib.parse.urlparse(login_page.url).path == "/accounts/login/"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.read().decode()).group(1)
+    form = {"csrfmiddlewaretoken": token, "login": username, "password": "spinezone-demo-2026", "next": "/admin/"}
     request = urllib.request.Request(
-        f"{base}/admin/login/", data=urllib.parse.urlencode(form).encode(), headers={"Referer": f"{base}/admin/login/"}
+        f"{base}/accounts/login/", data=urllib.parse.urlencode(form).encode(), headers={"Referer": login_page.url}
     )
     landed = browser.open(request)
     assert landed.url.endswith("/admin/"), "the demo login was refused"
@@ -117,6 +119,7 @@ def test_the_run_commands_steps_bring_up_the_demo_and_a_staff_login_sees_its_own
         done = manage(*step, var_dir=tmp_path)
         assert done.returncode == 0, done.stderr
     assert "lj.frontdesk" in done.stdout
+    assert "lj.admin and org.admin must use two-factor authentication" in done.stdout
 
     port = free_port()
     server = subprocess.Popen(
@@ -128,8 +131,8 @@ def test_the_run_commands_steps_bring_up_the_demo_and_a_staff_login_sees_its_own
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/admin/login/")
-        assert urllib.request.urlopen(f"{base}/admin/login/").status == 200
+        wait_for(f"{base}/accounts/login/")
+        assert urllib.request.urlopen(f"{base}/accounts/login/").status == 200
 
         patients = sign_in(base, "lj.frontdesk").open(f"{base}/admin/patients/patient/?all=").read().decode()
     finally:

@@ -15,6 +15,8 @@ from apps.demo import history, seeding
 from apps.demo.seeding import Login
 
 MIN_PASSWORD_LENGTH = 12
+# Roles that must enrol a second factor (apps.clinics.access.must_use_second_factor), by their label.
+ADMIN_ROLES = frozenset({"Clinic admin", "Organization admin"})
 
 
 class Command(BaseCommand):
@@ -86,4 +88,10 @@ def logins_table(logins: list[Login]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     if any(not login.password for login in logins):
         lines.append("Passwords are set only when a user is created; (unchanged) marks a user who already existed.")
+    admins = [login.username for login in logins if login.role in ADMIN_ROLES]
+    if admins:
+        lines.append(
+            f"{' and '.join(admins)} must use two-factor authentication: at their first sign-in they scan a QR code "
+            "with an authenticator app (any TOTP app) and type its code; recovery codes are shown then."
+        )
     return "\n".join(lines)
