@@ -119,13 +119,23 @@ def record_row_reads(*, object_type: str, rows: Sequence[tuple[Any, Subject]], a
     page that construction and Django's bulk INSERT compiler cost more than the page's own query.
     `rows` holds (object id, subject) pairs; `object_type` is the rows' `app_label.model`.
     """
+    return record_row_events(action=Action.READ, object_type=object_type, rows=rows, actor=actor)
+
+
+def record_row_events(*, action: Action, object_type: str, rows: Sequence[tuple[Any, Subject]], actor: Any) -> int:
+    """One event per row for rows a bulk statement wrote or read (INSERT ... SELECT, UPDATE ... WHERE).
+
+    Code that changes many rows in one statement audits them here, in the same transaction.
+    """
+    if action != Action.READ and not connection.in_atomic_block:
+        raise AuditOutsideTransaction("A write must be audited inside the transaction that makes it.")
     if not rows:
         return 0
     origin = current_origin()
     who = _actor_fields(actor)
     shared = (
         timezone.now(),
-        Action.READ.value,
+        Action(action).value,
         None if who["actor"] is None else who["actor"].pk,
         who["actor_label"],
         object_type,

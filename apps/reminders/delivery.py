@@ -120,7 +120,10 @@ def reminder_mark_sent(*, reminder: Reminder, message_id: str, now: datetime) ->
 
 @transaction.atomic
 def reminder_cancel(*, reminder: Reminder, reason: str, now: datetime) -> bool:
-    return bool(_ours(reminder).update(state=ReminderState.CANCELLED, cancel_reason=reason, updated_at=now, **DONE))
+    cancelled = _ours(reminder).update(state=ReminderState.CANCELLED, cancel_reason=reason, updated_at=now, **DONE)
+    if cancelled:
+        events.record(action=events.Action.UPDATE, obj=reminder, actor=SYSTEM)
+    return bool(cancelled)
 
 
 @transaction.atomic

@@ -9,8 +9,9 @@ The sweep (Celery beat, every minute) works in one transaction:
 Run twice or concurrently, it creates and enqueues each reminder once; a duplicate that slips
 through anyway (a lost broker message re-enqueued) is stopped by the send task's claim.
 
-Rows are delivery bookkeeping, written only here and in `delivery.py`; the audit trail records
-what a person would ask about: each email sent or failed (delivery.py) and each unsubscribe.
+Rows are written only here and in `delivery.py`, and every write is audited: the rows the sweep
+creates and cancels (one event per row, written in bulk at the end of the tick), each email sent
+or failed (delivery.py) and each unsubscribe.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def _utc(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _insert_select(columns: tuple[str, ...], rows: QuerySet) -> list[tuple[Any, datetime, int]]:
-    """INSERT ... SELECT ... ON CONFLICT DO NOTHING; (id, due_at, clinic_id) of each row inserted.
+def _insert_select(columns: tuple[str, ...], rows: QuerySet) -> list[tuple[Any, datetime, int, Any]]:
+    """INSERT ... SELECT ... ON CONFLICT DO NOTHING; (id, due_at, clinic_id, patient_id) of each row inserted.
 
     The ORM has no INSERT ... SELECT: the SELECT is compiled from the queryset and wrapped. One
     statement, nothing per row in Python (bulk_create costs several times the database's work). ON
@@ -101,21 +102,21 @@ def _insert_select(columns: tuple[str, ...], rows: QuerySet) -> list[tuple[Any, 
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
     table = quote(Reminder._meta.db_table)
-    returning = "RETURNING id, due_at, clinic_id"
+    returning = "RETURNING id, due_at, clinic_id, patient_id"
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({names}) {select_sql} ON CONFLICT DO NOTHING {returning}", params)
-        return [(pk, _utc(due), clinic_id) for pk, due, clinic_id in cursor.fetchall()]
+        return [(pk, _utc(due), clinic_id, patient_id) for pk, due, clinic_id, patient_id in cursor.fetchall()]
 
 
-def move_out_of_quiet_hours(inserted: list[tuple[Any, datetime, int]], now: datetime) -> None:
+def move_out_of_quiet_hours(inserted: list[tuple[Any, datetime, int, Any]], now: datetime) -> None:
     """New rows due in their clinic's quiet hours go when those end (rules.next_allowed_send).
 
     The rule stays in Python, where DST gaps and folds follow the platform's convention; rows of
     one clinic's night share their end, so this is one UPDATE per clinic and night, not per row.
     """
-    clinics = Clinic.objects.in_bulk({clinic_id for _pk, _due, clinic_id in inserted})
+    clinics = Clinic.objects.in_bulk({clinic_id for _pk, _due, clinic_id, _patient in inserted})
     later: dict[datetime, list[Any]] = defaultdict(list)
-    for pk, due, clinic_id in inserted:
+    for pk, due, clinic_id, _patient in inserted:
         clinic = clinics[clinic_id]
         allowed = rules.next_allowed_send(due, clinic.tzinfo, clinic.quiet_hours_start, clinic.quiet_hours_end)
         if allowed != due:
@@ -124,13 +125,13 @@ def move_out_of_quiet_hours(inserted: list[tuple[Any, datetime, int]], now: date
         Reminder.objects.filter(pk__in=ids).update(scheduled_for=allowed, updated_at=now)
 
 
-def materialise_due(now: datetime) -> tuple[int, bool]:
-    """Rows for due times that have come; (rows inserted, whether a kind hit its limit)."""
-    limit, inserted, more = conf.count("REMINDER_MATERIALISE_LIMIT"), 0, False
+def materialise_due(now: datetime) -> tuple[list[tuple[Any, int, Any]], bool]:
+    """Rows for due times that have come; ((id, clinic, patient) of the rows inserted, whether a kind hit its limit)."""
+    limit, inserted, more = conf.count("REMINDER_MATERIALISE_LIMIT"), [], False
     for kind in ReminderKind.values:
         rows = _insert_select(*selectors.reminder_rows(kind=kind, now=now, limit=limit))
         move_out_of_quiet_hours(rows, now)
-        inserted += len(rows)
+        inserted += [(pk, clinic_id, patient_id) for pk, _due, clinic_id, patient_id in rows]
         more |= len(rows) == limit
     return inserted, more
 
@@ -138,12 +139,16 @@ def materialise_due(now: datetime) -> tuple[int, bool]:
 # --- 3. Enqueue ---------------------------------------------------------------------------------
 
 
-def _cancel(ids_by_reason: dict[str, list[UUID]], now: datetime) -> int:
-    cancelled = 0
+def _cancel(ids_by_reason: dict[str, list[UUID]], now: datetime) -> list[tuple[Any, int, Any]]:
+    """Cancel pending rows, by reason; (id, clinic, patient) of each row cancelled."""
+    cancelled = []
     for reason, ids in ids_by_reason.items():
-        cancelled += Reminder.objects.filter(pk__in=ids, state=ReminderState.PENDING).update(
+        pending = Reminder.objects.filter(pk__in=ids, state=ReminderState.PENDING)
+        rows = list(pending.values_list("pk", "clinic_id", "patient_id"))  # locked by the enqueue selection
+        pending.filter(pk__in=[pk for pk, _clinic, _patient in rows]).update(
             state=ReminderState.CANCELLED, cancel_reason=reason, updated_at=now
         )
+        cancelled += rows
     return cancelled
 
 
@@ -155,8 +160,8 @@ def _enqueue_after_commit(ids: Sequence[UUID]) -> None:
         send_reminders.delay_on_commit([str(pk) for pk in ids[start : start + size]])
 
 
-def enqueue_due(now: datetime) -> tuple[list[UUID], int, bool]:
-    """(ids enqueued, rows cancelled, whether the round was full)."""
+def enqueue_due(now: datetime) -> tuple[list[UUID], list[tuple[Any, int, Any]], bool]:
+    """(ids enqueued, (id, clinic, patient) of the rows cancelled, whether the round was full)."""
     limit = conf.count("REMINDER_ENQUEUE_LIMIT")
     rows = selectors.reminders_to_enqueue(now=now, limit=limit)
     blocked: dict[str, list[UUID]] = defaultdict(list)
@@ -178,14 +183,25 @@ def reminders_sweep(*, now: datetime) -> SweepResult:
     """One beat tick (see the module docstring)."""
     recovered, failed = recover_expired_claims(now)
     result = SweepResult(recovered=recovered)
-    result.materialised, more_due = materialise_due(now)
-    result.enqueued, result.cancelled, more_pending = enqueue_due(now)
-    result.more = more_due or more_pending
+    created, more_due = materialise_due(now)
+    result.enqueued, cancelled, more_pending = enqueue_due(now)
+    result.materialised, result.cancelled, result.more = len(created), len(cancelled), more_due or more_pending
     # Events last: the audit chain's lock is held from the first event to the commit, and a sweep
     # holding it while it inserts and enqueues would stall every worker's mark-sent meanwhile.
+    _audit_rows(events.Action.CREATE, created)
+    _audit_rows(events.Action.UPDATE, cancelled)
     for reminder in failed:
         events.record(action=events.Action.UPDATE, obj=reminder, actor=SYSTEM)
     return result
+
+
+def _audit_rows(action: events.Action, rows: list[tuple[Any, int, Any]]) -> None:
+    """One event per reminder row the sweep created or cancelled, in one INSERT."""
+    organization_of = dict(
+        Clinic.objects.filter(pk__in={clinic for _pk, clinic, _p in rows}).values_list("pk", "organization_id")
+    )
+    subjects = [(pk, events.Subject(organization_of[clinic], clinic, patient)) for pk, clinic, patient in rows]
+    events.record_row_events(action=action, object_type=Reminder._meta.label_lower, rows=subjects, actor=SYSTEM)
 
 
 # --- Unsubscribe ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.audit.models import Event
 from apps.patients.services import patient_delete, patient_update
 from apps.programs import services as program_services
 from apps.programs import sessions
@@ -120,6 +121,12 @@ def test_a_session_recorded_before_the_send_makes_the_pending_reminder_stale_and
     stale = Reminder.objects.get(due_at=THURSDAY_22)
     assert (stale.state, stale.cancel_reason) == (ReminderState.CANCELLED, CancelReason.DUE_MOVED)
     assert (result.cancelled, enqueued_batches(at_eight)) == (1, [])
+    # Every row the sweep wrote is audited: created at Thursday's tick, cancelled at Friday's.
+    trail = Event.objects.filter(object_type="reminders.reminder", object_id=str(stale.pk))
+    assert sorted(trail.values_list("action", "actor_label", "patient_id", "clinic_id")) == [
+        ("create", "system", stale.patient_id, stale.clinic_id),
+        ("update", "system", stale.patient_id, stale.clinic_id),
+    ]
 
 
 def test_a_program_that_just_started_gets_no_next_session_reminder(clinician_a, patient_a, machine_a):
