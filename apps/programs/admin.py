@@ -40,7 +40,7 @@ from apps.programs.admin_forms import (
     StrengthTestAddForm,
     local_time,
 )
-from apps.programs.models import ALLOWED_TRANSITIONS, Flag, Program, ProgramStatus, TrainingSession
+from apps.programs.models import MOVE_LABELS, START, Flag, Program, ProgramStatus, TrainingSession, moves_from
 
 
 def who(user: Any) -> str:
@@ -162,24 +162,6 @@ class TrainingSessionAdmin(SessionColumns, RecordAdmin):
 
 
 # --- Programs --------------------------------------------------------------------------------------
-
-START = "start"  # not a status: program_start moves a draft to active with its start load
-MOVE_LABELS = {
-    START: "Start",
-    ProgramStatus.ACTIVE: "Resume",
-    ProgramStatus.ON_HOLD: "Hold",
-    ProgramStatus.COMPLETED: "Complete",
-    ProgramStatus.DISCHARGED: "Discharge",
-    ProgramStatus.CANCELLED: "Cancel",
-}
-
-
-def moves_from(program: Program) -> list[str]:
-    """The buttons a program shows: its legal manual moves (a program lapses by itself)."""
-    allowed = ALLOWED_TRANSITIONS[program.status]
-    if program.status == ProgramStatus.DRAFT:
-        allowed = (allowed - {ProgramStatus.ACTIVE}) | {START}
-    return [move for move in MOVE_LABELS if move in allowed]
 
 
 class StatusActionForm(helpers.ActionForm):

@@ -58,26 +58,6 @@ def at_clinic(typed: datetime, tz: ZoneInfo) -> datetime:
 
 # --- Training session ------------------------------------------------------------------------------
 
-SESSION_INPUTS = [
-    "program",
-    "machine",
-    "performed_at",
-    "status",
-    "load",
-    "override_reason",
-    "reps",
-    "time_under_load_s",
-    "reached_failure",
-    "rom_min_deg",
-    "rom_max_deg",
-    "pain_before",
-    "pain_after",
-    "early_reason",
-    "adverse_event",
-    "adverse_event_note",
-    "red_flag_reported",
-]
-
 
 def program_label(program: Program) -> str:
     return f"{program.patient} — {program.get_region_display()}, {program.get_status_display().lower()}"
@@ -108,7 +88,7 @@ class SessionAddForm(ServiceForm):
         model = TrainingSession
         # Relations (program, machine) come from the admin's fieldsets, built per request: their choices
         # depend on the user, and the scoped managers cannot be queried when this module loads.
-        fields = [name for name in SESSION_INPUTS if name not in ("program", "machine")]
+        fields = [name for name in sessions.SESSION_INPUTS if name != "machine"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -157,8 +137,8 @@ class SessionAddForm(ServiceForm):
         return cleaned
 
     def perform(self, actor: Any) -> TrainingSession:
-        given = {name: self.cleaned_data[name] for name in SESSION_INPUTS}
-        return sessions.session_record(actor=actor, now=timezone.now(), **given)
+        given = {name: self.cleaned_data[name] for name in sessions.SESSION_INPUTS}
+        return sessions.session_record(actor=actor, program=self.cleaned_data["program"], now=timezone.now(), **given)
 
 
 # --- Program ---------------------------------------------------------------------------------------

@@ -46,6 +46,26 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_STATUSES = frozenset({ProgramStatus.DRAFT, ProgramStatus.ACTIVE, ProgramStatus.ON_HOLD, ProgramStatus.LAPSED})
 
+# The moves staff make by hand (admin and staff UI), with their button labels. START is not a
+# status: program_start moves a draft to active with its start load.
+START = "start"
+MOVE_LABELS = {
+    START: "Start",
+    ProgramStatus.ACTIVE: "Resume",
+    ProgramStatus.ON_HOLD: "Hold",
+    ProgramStatus.COMPLETED: "Complete",
+    ProgramStatus.DISCHARGED: "Discharge",
+    ProgramStatus.CANCELLED: "Cancel",
+}
+
+
+def moves_from(program: Program) -> list[str]:
+    """The manual moves a program offers (a program lapses by itself; a draft is started, not resumed)."""
+    allowed = ALLOWED_TRANSITIONS[program.status]
+    if program.status == ProgramStatus.DRAFT:
+        allowed = (allowed - {ProgramStatus.ACTIVE}) | {START}
+    return [move for move in MOVE_LABELS if move in allowed]
+
 
 class IllegalTransition(ValidationError):
     pass

@@ -40,6 +40,27 @@ from apps.programs.services import (
     start_load_from,
 )
 
+# What a person enters for a session (the admin's and the staff UI's forms), besides its program.
+SESSION_INPUTS = (
+    "machine",
+    "performed_at",
+    "status",
+    "load",
+    "override_reason",
+    "reps",
+    "time_under_load_s",
+    "reached_failure",
+    "rom_min_deg",
+    "rom_max_deg",
+    "pain_before",
+    "pain_after",
+    "early_reason",
+    "adverse_event",
+    "adverse_event_note",
+    "red_flag_reported",
+)
+
+
 # --- session_record -------------------------------------------------------------------------------
 
 FUTURE_SKEW = timedelta(minutes=5)

@@ -21,7 +21,7 @@ from apps.patients import services as patient_services
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
 from apps.patients.screening import ITEMS_BY_REGION
 from apps.programs import services as program_services
-from apps.programs.models import ALLOWED_TRANSITIONS, Program, ProgramStatus
+from apps.programs.models import START, Program
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 REFUSED = "Your role at this clinic does not allow this."
@@ -223,25 +223,6 @@ class ProgramForm(ServiceModelForm):
             start_load_override_reason=data["start_load_override_reason"],
             **{name: data[name] for name in PRESCRIPTION},
         )
-
-
-START = "start"  # not a status: program_start moves a draft to active with its start load
-MOVES = {
-    START: "Start",
-    ProgramStatus.ACTIVE: "Resume",
-    ProgramStatus.ON_HOLD: "Hold",
-    ProgramStatus.COMPLETED: "Complete",
-    ProgramStatus.DISCHARGED: "Discharge",
-    ProgramStatus.CANCELLED: "Cancel",
-}
-
-
-def moves_from(program: Program) -> list[str]:
-    """The manual moves a program offers (a program lapses by itself; a draft is started, not resumed)."""
-    allowed = ALLOWED_TRANSITIONS[program.status]
-    if program.status == ProgramStatus.DRAFT:
-        allowed = (allowed - {ProgramStatus.ACTIVE}) | {START}
-    return [move for move in MOVES if move in allowed]
 
 
 class ProgramMoveForm(ServiceForm):

@@ -28,9 +28,9 @@ from apps.clinics.models import Clinic, Machine
 from apps.patients.models import Patient, RedFlagScreen, Region
 from apps.patients.selectors import patient_get
 from apps.programs import sessions
-from apps.programs.models import Program
+from apps.programs.models import MOVE_LABELS, Program, moves_from
 from apps.programs.services import REGION_INSTRUMENT, REGION_MACHINE_KIND
-from apps.web.forms import MOVES, ProgramForm, ProgramMoveForm, RedFlagScreenForm, ScreenReviewForm, moves_from
+from apps.web.forms import ProgramForm, ProgramMoveForm, RedFlagScreenForm, ScreenReviewForm
 from apps.web.pages import current_clinic, render_page, staff_page
 from apps.web.recording_forms import (
     LOCAL_DATETIME,
@@ -268,7 +268,9 @@ def program_move(request: HttpRequest, patient_id: Any, program_id: Any) -> Http
         raise Http404("This program cannot make that move.")
     form = ProgramMoveForm(request.POST or None, program=program, move=move)
     if request.method == "POST" and form.submit(request.user):
-        messages.success(request, f"{MOVES[move]}: the {program.get_region_display().lower()} program is updated.")
+        messages.success(
+            request, f"{MOVE_LABELS[move]}: the {program.get_region_display().lower()} program is updated."
+        )
         return _to_chart(patient, "#programs")
-    context = {"patient": patient, "program": program, "form": form, "move": move, "label": MOVES[move]}
+    context = {"patient": patient, "program": program, "form": form, "move": move, "label": MOVE_LABELS[move]}
     return _page(request, "web/record/program_move.html", context, program.clinic)

@@ -40,25 +40,6 @@ def machine_label(machine: Machine) -> str:
 
 # --- Training session ----------------------------------------------------------------------------
 
-SESSION_INPUTS = (
-    "machine",
-    "performed_at",
-    "status",
-    "load",
-    "override_reason",
-    "reps",
-    "time_under_load_s",
-    "reached_failure",
-    "rom_min_deg",
-    "rom_max_deg",
-    "pain_before",
-    "pain_after",
-    "early_reason",
-    "adverse_event",
-    "adverse_event_note",
-    "red_flag_reported",
-)
-
 
 class SessionForm(ServiceForm):
     """One set to momentary failure, recorded by `session_record` against the proposal in force."""
@@ -112,7 +93,7 @@ class SessionForm(ServiceForm):
         return posted.get("machine") or self.default_machine, posted.get("performed_at") or timezone.now()
 
     def perform(self, actor: Any) -> TrainingSession:
-        given = {name: self.cleaned_data[name] for name in SESSION_INPUTS}
+        given = {name: self.cleaned_data[name] for name in sessions.SESSION_INPUTS}
         return sessions.session_record(actor=actor, program=self.program, now=timezone.now(), **given)
 
 

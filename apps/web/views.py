@@ -21,10 +21,10 @@ from apps.audit import events
 from apps.clinics.access import access_clinic, clinics_for_user
 from apps.patients.models import Patient
 from apps.patients.selectors import patient_get
-from apps.programs.models import TrainingSession
+from apps.programs.models import MOVE_LABELS, TrainingSession, moves_from
 from apps.reminders.selectors import reminder_history
 from apps.web import charts, selectors
-from apps.web.forms import MOVES, PatientEditForm, PatientForm, moves_from
+from apps.web.forms import PatientEditForm, PatientForm
 from apps.web.pages import (
     current_clinic,
     pick_clinic_first,
@@ -152,7 +152,8 @@ def programs_with_moves(chart: charts.Chart, can: dict[str, bool]) -> list[tuple
         return can["discharge"] if move == "discharged" else can["change_program"]
 
     return [
-        (program, [(move, MOVES[move]) for move in moves_from(program) if allowed(move)]) for program in chart.programs
+        (program, [(move, MOVE_LABELS[move]) for move in moves_from(program) if allowed(move)])
+        for program in chart.programs
     ]
 
 
