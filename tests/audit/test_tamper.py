@@ -93,6 +93,30 @@ def test_the_test_sessions_may_truncate_so_flushes_between_tests_work():
     assert not Event.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_trigger_finds_the_head_by_index_even_when_planned_on_an_empty_table():
+    # A connection that plans the head lookup while audit_event is analysed as empty keeps that plan:
+    # a sequential scan per inserted row would make a bulk insert quadratic (seen at scale).
+    with raw_connection() as raw:
+        raw.execute("SET spinezone.audit_truncate = on")
+        raw.execute("TRUNCATE audit_event")
+        raw.execute("ANALYZE audit_event")
+        insert = (
+            "INSERT INTO audit_event (occurred_at, action, actor_label, object_type, object_id, channel, request_id)"
+            " SELECT now(), 'create', 'bulk', 'programs.trainingsession', g::text, 'web', ''"
+            " FROM generate_series(1, %s) AS g"
+        )
+        scans = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'audit_event'"
+        with raw.transaction():
+            raw.execute(insert, [20])  # plans the trigger's statements for this connection
+            seq_before, index_before = raw.execute(scans).fetchone()
+            raw.execute(insert, [100])
+            seq_after, index_after = raw.execute(scans).fetchone()
+
+    assert (seq_after - seq_before, index_after - index_before) == (0, 100)  # one index probe a row, no scan
+    assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 121))
+
+
 # --- The chain ------------------------------------------------------------------------------------
 
 
