@@ -55,8 +55,5 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 .PHONY: bench
-bench: install-dev services ## benchmarks against PostgreSQL (BENCH_DATABASE_URL, default a spinezone_bench database on 127.0.0.1)
-	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.api_patient_list
-	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.chart_page
-	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.reminder_sweep
-	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spinezone_bench} $(PY) -m bench.reminder_delivery
+bench: install-dev services ## every benchmark at 10k and 100k patients on PostgreSQL: a table, growth, var/bench/results.json (BENCH_SIZES, BENCH_DATABASE_URL)
+	$(PY) -m bench.run

@@ -13,22 +13,12 @@ history is timed too, to show that the page does not grow with the history.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import secrets
-import statistics
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/spinezone_bench"
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "var" / "bench" / "chart_page.json"
+from bench.common import arguments, database_url, ratio, setup_django, stats, table_row, timed, write_json
+
 ORGANIZATION = "bench-chart"
 HISTORIES = {"two_years": (200, 20, 50), "three_weeks": (6, 3, 4)}  # sessions, tests, questionnaires
 GOAL_MS = 200.0
@@ -38,33 +28,6 @@ HOT = (
     ("strength tests", 'FROM "assessments_strengthtest"'),
     ("who has seen it", 'FROM "audit_event"'),
 )
-
-
-def _environment() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, e.g. DATABASE_URL={DEFAULT_URL}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "spinezone.settings"
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))  # a benchmark process, not a deployment
-    return url
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "n": len(ordered)}
 
 
 def _cast() -> tuple[Any, dict[str, Any]]:
@@ -137,12 +100,6 @@ def _templates_recorded() -> Iterator[None]:
         Template._render = original
 
 
-def _time(step: Callable[[], Any], samples: list[float]) -> None:
-    start = time.perf_counter()
-    step()
-    samples.append(time.perf_counter() - start)
-
-
 def _explain(conn: Any, statements: list[str]) -> dict[str, str]:
     plans = {}
     for label, fragment in HOT:
@@ -154,22 +111,16 @@ def _explain(conn: Any, statements: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=40, help="requests each side, interleaved")
+    parser = arguments(__doc__, repeat=dict(type=int, default=40, help="requests each side, interleaved"))
     args = parser.parse_args(argv)
 
-    url = _environment()
-    _ensure_database(url)
-
-    import django
-
-    django.setup()
+    url = database_url()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    call_command("migrate", verbosity=0, interactive=False)
     # Production settings serve hashed static names from the manifest, as a deployment would.
     call_command("collectstatic", verbosity=0, interactive=False)
     therapist, patients = _cast()
@@ -199,15 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         page_times: list[float] = []
         base_times: list[float] = []
         for _ in range(args.repeat):  # interleaved: the machine's noise falls on both sides alike
-            _time(lambda patient=patient: get(patient), page_times)
-            _time(baseline.page, base_times)
-        page, base = _stats(page_times), _stats(base_times)
+            timed(lambda patient=patient: get(patient), page_times)
+            timed(baseline.page, base_times)
+        page, base = stats(page_times), stats(base_times)
         results[name] = {
             "history": dict(zip(("sessions", "tests", "questionnaires"), HISTORIES[name], strict=True)),
             "queries": len(statements),
             "page": page,
             "baseline": base,
-            "ratio": {"median": page["median_ms"] / base["median_ms"], "p95": page["p95_ms"] / base["p95_ms"]},
+            "ratio": ratio(page, base),
             "html_bytes": len(response.content),
         }
         if patient is long_patient:
@@ -215,9 +166,17 @@ def main(argv: list[str] | None = None) -> int:
             results[name]["statements"] = [statement[:140] for statement in statements]
 
     _print(results, args.repeat)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"benchmark": "chart_page", "goal_median_ms": GOAL_MS, **results}, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    long = results["two_years"]
+    line = table_row(
+        "chart page, two years of history",
+        long["page"],
+        long["baseline"],
+        goal=f"<= {GOAL_MS:.0f} ms median",
+        met=long["page"]["median_ms"] <= GOAL_MS,
+    )
+    figures = {"goal_median_ms": GOAL_MS, **results, "table": [line], "explain": long.get("explain", {})}
+    path = write_json("chart_page", figures, args.out)
+    print(f"wrote {path}")
     return 0
 
 

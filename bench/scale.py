@@ -19,8 +19,9 @@ cervical machines; every patient has a program, and with it the history a clinic
 
 Everything is a function of the row's number and the seed (PostgreSQL's `hashint8extended`), UUIDs
 included, so a seed and a size give the same rows on any machine; times are relative to the anchor,
-the latest noon in Zurich that has passed, which is when the data's story ends. The database must be
-empty of patients, or hold a dataset of this seed and size (then it is kept: `--force` remakes it).
+the latest noon in Zurich that has passed, which is when the data's story ends. A database holding this
+seed and size anchored at the latest noon is kept as it is; one holding other data is refused, or with
+`--force` dropped and remade.
 """
 
 # The SQL below is composed from this module's constants and helpers only; values travel as parameters.
@@ -451,19 +452,21 @@ def main(argv: list[str] | None = None) -> int:
         patients=dict(type=int, default=100_000, help="patients in the network (default 100,000)"),
         per_clinic=dict(type=int, default=10_000, help="patients per clinic (default 10,000: 5,000 training)"),
         seed=dict(type=int, default=1),
-        force=dict(action="store_true", help="drop and remake the database when it holds another dataset"),
+        force=dict(action="store_true", help="drop and remake the database unless it holds this very dataset"),
     )
     args = parser.parse_args(argv)
     if args.patients < 1 or args.per_clinic < 1:
         sys.exit("--patients and --per-clinic must be at least 1.")
     url = database_url()
     made = existing(url)
-    if made is not None and (made.seed, made.patients) == (args.seed, args.patients) and not args.force:
-        print(f"kept: {made.patients:,} patients (seed {made.seed}) generated {made.anchor:%Y-%m-%d}")
+    # Kept while its story ends at the latest noon: the board and the sweep read it against the clock.
+    current = made is not None and (made.seed, made.patients, made.anchor) == (args.seed, args.patients, anchor_now())
+    if current:
+        print(f"kept: {made.patients:,} patients (seed {made.seed}), anchored at {made.anchor:%Y-%m-%d %H:%M} UTC")
         return 0
     if made is not None or _has_patients(url):
         if not args.force:
-            sys.exit("the database holds other data: name an empty one, or pass --force to drop and remake it")
+            sys.exit("the database holds other data or an older dataset: name an empty one, or pass --force")
         _drop(url)
     setup_django(url)
     from django_scopes import scopes_disabled
