@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django_scopes import ScopedManager
 
 from apps.assessments import scoring
@@ -107,6 +107,9 @@ class StrengthTest(PatientRecord):
         indexes = [
             # The chart's strength curves and "baseline = first non-familiarisation test".
             models.Index(fields=["patient", "region", "performed_at"], name="strength_test_patient_idx"),
+            # FHIR Observation search without a patient: newest first, a page at a time (bench/fhir_search.py:
+            # without it each page sorted every test of the clinics the partner sees).
+            models.Index(F("performed_at").desc(), F("id").desc(), name="strength_test_newest_idx"),
         ]
 
     def __str__(self) -> str:
@@ -126,7 +129,8 @@ class StrengthTestPoint(models.Model):
     torque_nm = models.DecimalField(max_digits=8, decimal_places=2, help_text="Normalised to N·m.")
 
     class Meta:
-        ordering = ["test", "-angle_deg"]
+        # test_id, not test: ordering by the relation would join every test to order by its ordering.
+        ordering = ["test_id", "-angle_deg"]
         constraints = [
             models.UniqueConstraint(fields=["test", "angle_deg"], name="strength_point_one_per_angle"),
             models.CheckConstraint(
@@ -168,6 +172,8 @@ class QuestionnaireResponse(PatientRecord):
         indexes = [
             # Score-over-time charts and "baseline = first response of the instrument".
             models.Index(fields=["patient", "instrument", "completed_at"], name="questionnaire_patient_idx"),
+            # FHIR Observation and QuestionnaireResponse search without a patient: newest first, by page.
+            models.Index(F("completed_at").desc(), F("id").desc(), name="questionnaire_newest_idx"),
         ]
 
     def __str__(self) -> str:
