@@ -5,7 +5,7 @@
 The page side is the whole request through Django's test client: session, sign-in, middleware,
 the tenancy gate, the audit read events, the chart's reads and the template. The baseline does
 the same work without Django's request path or ORM, in the same run: it replays the SQL the page
-emitted (captured once, verbatim, in one transaction on its own psycopg connection), and renders
+emitted (captured once, verbatim, its transactions included, on its own psycopg connection), and renders
 the same template with the same context the view built (rendering it queries nothing: checked).
 The patient has about 200 sessions, 20 tests and 50 questionnaires; a patient with a few weeks of
 history is timed too, to show that the page does not grow with the history.
@@ -13,11 +13,20 @@ history is timed too, to show that the page does not grow with the history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from bench.common import arguments, database_url, ratio, setup_django, stats, table_row, timed, write_json
+from bench.common import (
+    PageBaseline,
+    arguments,
+    database_url,
+    ratio,
+    setup_django,
+    stats,
+    table_row,
+    templates_recorded,
+    timed,
+    write_json,
+)
 
 ORGANIZATION = "bench-chart"
 HISTORIES = {"two_years": (200, 20, 50), "three_weeks": (6, 3, 4)}  # sessions, tests, questionnaires
@@ -64,42 +73,6 @@ def _cast() -> tuple[Any, dict[str, Any]]:
     return therapist, patients
 
 
-class Baseline:
-    """The page's SQL through psycopg, and the same template rendered with the same context."""
-
-    def __init__(self, url: str, statements: list[str], template: str, context: dict[str, Any], tz: Any) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(url, autocommit=True)
-        self.statements, self.template, self.context, self.tz = statements, template, context, tz
-
-    def page(self) -> str:
-        from django.template.loader import render_to_string
-        from django.utils import timezone
-
-        with self.conn.transaction():
-            for statement in self.statements:
-                cursor = self.conn.execute(statement)
-                if cursor.description is not None:
-                    cursor.fetchall()
-        with timezone.override(self.tz):
-            return render_to_string(self.template, self.context)
-
-
-@contextmanager
-def _templates_recorded() -> Iterator[None]:
-    """For one request, let the test client see the context the view rendered (as the test runner does)."""
-    from django.template import Template
-    from django.test.utils import instrumented_test_render
-
-    original = Template._render
-    Template._render = instrumented_test_render
-    try:
-        yield
-    finally:
-        Template._render = original
-
-
 def _explain(conn: Any, statements: list[str]) -> dict[str, str]:
     plans = {}
     for label, fragment in HOT:
@@ -137,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     long_patient = patients["two_years"]
     for name, patient in patients.items():
         get(patient)  # warm: templates compiled, connection open
-        with CaptureQueriesContext(connection) as captured, _templates_recorded():
+        with CaptureQueriesContext(connection) as captured, templates_recorded():
             response = get(patient)
         statements = [query["sql"] for query in captured.captured_queries]
         context = response.context[0].flatten()  # the page template's own context, before any include
-        baseline = Baseline(url, statements, "web/chart/chart.html", context, patient.clinic.tzinfo)
+        baseline = PageBaseline(url, statements, "web/chart/chart.html", context, patient.clinic.tzinfo)
         with CaptureQueriesContext(connection) as rendering:
             baseline.page()
         if len(rendering):

@@ -15,7 +15,8 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,6 +108,44 @@ def dataset(url: str | None = None) -> Dataset:
     facts = dict(row[0])
     facts["anchor"] = datetime.fromisoformat(facts["anchor"])
     return Dataset(**facts)
+
+
+# --- Staff pages ------------------------------------------------------------------------------------------
+
+
+class PageBaseline:
+    """The page's SQL through psycopg, and the same template rendered with the same context."""
+
+    def __init__(self, url: str, statements: list[str], template: str, context: dict[str, Any], tz: Any) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.statements, self.template, self.context, self.tz = statements, template, context, tz
+
+    def page(self) -> str:
+        from django.template.loader import render_to_string
+        from django.utils import timezone
+
+        for statement in self.statements:  # BEGIN … COMMIT as the page sent them
+            cursor = self.conn.execute(statement)
+            if cursor.description is not None:
+                cursor.fetchall()
+        with timezone.override(self.tz):
+            return render_to_string(self.template, self.context)
+
+
+@contextmanager
+def templates_recorded() -> Iterator[None]:
+    """For one request, let the test client see the context the view rendered (as the test runner does)."""
+    from django.template import Template
+    from django.test.utils import instrumented_test_render
+
+    original = Template._render
+    Template._render = instrumented_test_render
+    try:
+        yield
+    finally:
+        Template._render = original
 
 
 # --- Measuring ------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ cervical machines; every patient has a program, and with it the history a clinic
 - programs: half the patients train now (1-24 sessions in, most on track, some due, overdue or past
   lapse), half of those finished an earlier 12-week program; 10 % lapsed, 5 % on hold, 35 % completed
   within the last two years;
-- training sessions at 2 a week (Monday and Thursday of each week, a load rising 2 % a session),
+- training sessions at 2 a week (the same two weekdays, 3 then 4 days apart; the load rising 2 % a session),
   about 22 per patient: 100,000 patients make about 2.2 million;
 - strength tests (the baseline, and a retest at session 12) with a point per test angle;
   ODI or NDI every 14 days of a program; a red-flag screen per patient, a few positive and unreviewed;
@@ -150,7 +150,7 @@ SELECT {uid("g", "i", "k")} AS id, {uid("p", "i")} AS patient_id, i, k, region, 
 FROM episodes
 """
 
-# Session s of a program: Monday and Thursday of week s / 2 (gaps of 3 and 4 days, never under 48 h).
+# Session s of a program: two a week, 3 then 4 days apart (never under 48 h), at the time of day of its last.
 SESSION_ROW = "p.i * 64 + p.k * 32 + s"  # a number of its own for every session of the network
 SESSION_AT = "p.started_at + make_interval(days => 7 * (s / 2) + 3 * (s %% 2))"
 
@@ -202,7 +202,7 @@ INSERT INTO programs_trainingsession (id, program_id, patient_id, clinic_id, mac
     pain_after, adverse_event, adverse_event_note, red_flag_reported, proposed_load, proposal_action,
     proposal_reason, override_reason, early_reason, was_pain_hold, was_below_minimum, created_at, updated_at)
 SELECT {uid("s", "p.i", "p.k", "s")}, p.id, p.patient_id, p.clinic_id, p.machine_id, p.staff_id,
-    {SESSION_AT} + make_interval(mins => floor({rnd(SESSION_ROW, 30)} * 120)::int - 60),
+    {SESSION_AT},
     CASE WHEN {rnd(SESSION_ROW, 31)} < 0.02 THEN 'stopped_early' ELSE 'completed' END,
     0, p.rom_max, {load("s")}, p.unit,
     8 + floor({rnd(SESSION_ROW, 32)} * 6)::int, 60 + floor({rnd(SESSION_ROW, 33)} * 70)::int,
@@ -441,7 +441,8 @@ def generate(patients: int, *, seed: int = 1, per_clinic: int = 10_000, log: Any
     )
     facts = {**made.__dict__, "anchor": anchor.isoformat()}
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {DATASET_TABLE} (facts jsonb NOT NULL)")
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {DATASET_TABLE} (facts jsonb NOT NULL)")
+        cursor.execute(f"DELETE FROM {DATASET_TABLE}")
         cursor.execute(f"INSERT INTO {DATASET_TABLE} (facts) VALUES (%s)", [json.dumps(facts)])
     return made
 

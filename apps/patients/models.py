@@ -211,6 +211,12 @@ class RedFlagScreen(models.Model):
         indexes = [
             # The latest screen of a patient decides whether testing and training are blocked.
             models.Index(fields=["patient", "-screened_at"], name="red_flag_screen_latest_idx"),
+            # The today board's positive screens awaiting a physician: a few rows among every screen taken.
+            models.Index(
+                fields=["screened_at"],
+                condition=Q(result=ScreenResult.REFER, reviewed_at__isnull=True),
+                name="red_flag_screen_awaiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -188,6 +188,12 @@ class Program(models.Model):
             models.Index(fields=["status", "next_due_at"], name="program_next_due_idx"),
             models.Index(fields=["status", "questionnaire_due_at"], name="program_questionnaire_due_idx"),
             models.Index(fields=["updated_at", "id"], name="program_updated_idx"),
+            # The today board reads one clinic: without the clinic first, its counts and sections read
+            # every clinic's active programs (bench/board_page.py). The due section uses overdue_at's.
+            models.Index(fields=["clinic", "status", "overdue_at"], name="program_clinic_overdue_idx"),
+            models.Index(fields=["clinic", "status", "lapse_at"], name="program_clinic_lapse_idx"),
+            models.Index(fields=["clinic", "status", "questionnaire_due_at"], name="program_clinic_quest_due_idx"),
+            models.Index(fields=["clinic", "status", "retest_due_at"], name="program_clinic_retest_idx"),
         ]
 
     def __str__(self) -> str:

@@ -355,32 +355,40 @@ def test_new_request_id_makes_a_fresh_one_when_none_fits(supplied):
     assert len(made) == 32
 
 
-def test_row_reads_write_the_events_record_reads_would(clinician_a, patient_a, patient_b):
-    by_objects = events.record_reads(objs=[patient_a, patient_b], actor=clinician_a)
+def _shape(event):
+    names = ("action", "actor_id", "actor_label", "organization_id", "clinic_id", "patient_id", "object_type")
+    return tuple(getattr(event, name) for name in (*names, "object_id", "channel", "request_id", "ip_address"))
+
+
+def test_list_reads_write_the_events_one_read_at_a_time_would(clinician_a, patient_a, patient_b):
+    singly = [events.record(action=Action.READ, obj=p, actor=clinician_a) for p in (patient_a, patient_b)]
+
+    assert events.record_reads(objs=[patient_a, patient_b], actor=clinician_a) == 2
+
+    listed = Event.objects.exclude(pk__in=[e.pk for e in singly])
+    assert sorted(map(_shape, listed), key=str) == sorted(map(_shape, singly), key=str)
+    assert all(e.occurred_at is not None for e in listed)
+
+
+def test_row_reads_write_the_events_list_reads_would(clinician_a, patient_a, patient_b):
+    events.record_reads(objs=[patient_a, patient_b], actor=clinician_a)
+    by_objects = list(Event.objects.all())
     rows = [(p.pk, p.audit_subject()) for p in (patient_a, patient_b)]
+
     assert events.record_row_reads(object_type="patients.patient", rows=rows, actor=clinician_a) == 2
 
-    def shape(event):
-        return tuple(
-            getattr(event, name)
-            for name in (
-                "action",
-                "actor_id",
-                "actor_label",
-                "organization_id",
-                "clinic_id",
-                "patient_id",
-                "object_type",
-                "object_id",
-                "channel",
-                "request_id",
-                "ip_address",
-            )
-        )
-
     by_rows = Event.objects.exclude(pk__in=[e.pk for e in by_objects])
-    assert sorted(map(shape, by_rows), key=str) == sorted(map(shape, by_objects), key=str)
-    assert all(e.occurred_at is not None for e in by_rows)
+    assert sorted(map(_shape, by_rows), key=str) == sorted(map(_shape, by_objects), key=str)
+
+
+def test_list_reads_of_mixed_rows_name_each_row_by_its_kind(clinician_a, patient_a):
+    program = factories.ProgramFactory(patient=patient_a)
+
+    assert events.record_reads(objs=[patient_a, program, patient_a], actor=clinician_a) == 3
+
+    kinds = sorted(Event.objects.values_list("object_type", "object_id"))
+    assert kinds == sorted([("patients.patient", str(patient_a.pk))] * 2 + [("programs.program", str(program.pk))])
+    assert set(Event.objects.values_list("patient_id", flat=True)) == {patient_a.pk}
 
 
 def test_row_reads_of_nothing_write_nothing(clinician_a, django_assert_num_queries):
