@@ -14,12 +14,13 @@ first clinic due in the last 50 minutes (the same 5,000 at every size of network
 Baselines, the same run, the same database, on their own psycopg connection:
 
 - raw sweep (PERFORMANCE.md): one transaction of INSERT ... SELECT ... ON CONFLICT DO NOTHING for the
-  three due kinds (quiet hours and the reasons not to send computed in SQL), the expired-claim UPDATE,
-  SELECT ... FOR UPDATE SKIP LOCKED LIMIT n of the rows to enqueue, and their UPDATE;
+  three due kinds (quiet hours and the reasons not to send computed in SQL), each feeding the INSERT of
+  its audit events, the expired-claim UPDATE, SELECT ... FOR UPDATE SKIP LOCKED LIMIT n of the rows to
+  enqueue, and their UPDATE;
 - raw select: the single hand-written query that selects the same due rows (what the sweep must read).
 
-The baseline is checked to write the same rows (state, reason, not-before time) as the sweep. The
-sweep also writes one audit event per row it makes; the baseline writes none.
+The baseline is checked to write the same rows (state, reason, not-before time) and as many audit
+events as the sweep: one per reminder made, as the platform audits every row it writes.
 """
 
 from __future__ import annotations
@@ -63,13 +64,21 @@ WITH due AS (
                       AND r.kind = %(kind)s AND r.due_at = p.{{due}})
     ORDER BY p.{{due}}, p.id
     LIMIT 10000
+), made AS (
+    INSERT INTO reminders_reminder (id, patient_id, program_id, clinic_id, kind, channel, due_at, scheduled_for,
+                                    state, cancel_reason, attempts, message_id, last_error, created_at, updated_at)
+    SELECT gen_random_uuid(), patient_id, id, clinic_id, %(kind)s, 'email', due_at, scheduled_for,
+           CASE WHEN reason = '' THEN 'pending' ELSE 'cancelled' END, reason, 0, '', '', %(now)s, %(now)s
+    FROM due
+    ON CONFLICT (patient_id, program_id, kind, due_at) DO NOTHING
+    RETURNING id, clinic_id, patient_id
 )
-INSERT INTO reminders_reminder (id, patient_id, program_id, clinic_id, kind, channel, due_at, scheduled_for,
-                                state, cancel_reason, attempts, message_id, last_error, created_at, updated_at)
-SELECT gen_random_uuid(), patient_id, id, clinic_id, %(kind)s, 'email', due_at, scheduled_for,
-       CASE WHEN reason = '' THEN 'pending' ELSE 'cancelled' END, reason, 0, '', '', %(now)s, %(now)s
-FROM due
-ON CONFLICT (patient_id, program_id, kind, due_at) DO NOTHING
+-- The sweep audits every row it makes (the system actor, from a command): the same events, by hand.
+INSERT INTO audit_event (occurred_at, action, actor_id, actor_label, object_type, object_id, channel, request_id,
+                         ip_address, organization_id, clinic_id, patient_id)
+SELECT now(), 'create', NULL, 'system', 'reminders.reminder', made.id::text, 'command', '', NULL,
+       c.organization_id, made.clinic_id, made.patient_id
+FROM made JOIN clinics_clinic c ON c.id = made.clinic_id
 """  # noqa: S608
 KINDS = (
     ("session_due", "next_due_at", "AND p.last_completed_at IS NOT NULL"),
@@ -119,6 +128,10 @@ WINDOW_ROWS = f"""SELECT id, program_id, kind, due_at, scheduled_for, state, can
 WHERE due_at > %(now)s - {WINDOW} - interval '1 hour'"""  # noqa: S608
 
 
+# The audit events a tick wrote (the chain numbers them after the head at the start).
+EVENTS_SINCE = "SELECT count(*) FROM audit_event WHERE seq > %(head)s"
+
+
 def written(rows: list[tuple], before: set[Any]) -> set[tuple]:
     return {row[1:] for row in rows if row[0] not in before}
 
@@ -149,6 +162,8 @@ def orm_ticks(batch: dict[str, Any]) -> tuple[float, float, Any]:
             with connection.cursor() as cursor:
                 cursor.execute(WINDOW_ROWS, batch)
                 made = written(cursor.fetchall(), batch["before"])
+                cursor.execute(EVENTS_SINCE, batch)
+                made.add(("audit events", cursor.fetchone()[0]))
             raise RolledBack
     except RolledBack:
         pass
@@ -175,6 +190,7 @@ def raw_ticks(conn: Any, batch: dict[str, Any]) -> tuple[float, float, Any]:
         raw_tick(conn, now + timedelta(minutes=1))
         steady = clock() - start
         made = written(conn.execute(WINDOW_ROWS, batch).fetchall(), batch["before"])
+        made.add(("audit events", conn.execute(EVENTS_SINCE, batch).fetchone()[0]))
     return first, steady, (made, enqueued)
 
 
@@ -212,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     conn = psycopg.connect(url, autocommit=True)
     conn.execute("SET TIME ZONE 'UTC'")
     batch["before"] = {row[0] for row in conn.execute(WINDOW_ROWS, batch).fetchall()}
+    batch["head"] = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_event").fetchone()[0]
     conn.execute(SAVE, batch)
     conn.execute(DUE_BATCH, batch)
     try:
@@ -238,8 +255,12 @@ def measure(conn: Any, made: Any, batch: dict[str, Any], args: Any) -> int:
         )
     states: dict[str, int] = {}
     for row in orm_rows:
-        states[row[4]] = states.get(row[4], 0) + 1
-    print(f"checked: both write {len(orm_rows)} rows {states} and enqueue {orm_enqueued}")
+        if len(row) == 6:
+            states[row[4]] = states.get(row[4], 0) + 1
+    audited = next(count for row in orm_rows if row[0] == "audit events" for count in row[1:])
+    print(
+        f"checked: both write {sum(states.values())} reminders {states}, {audited} audit events, enqueue {orm_enqueued}"
+    )
 
     samples: dict[str, list[float]] = {k: [] for k in ("orm_first", "orm_steady", "raw_first", "raw_steady", "select")}
     for _ in range(args.repeat):
@@ -299,7 +320,8 @@ def measure(conn: Any, made: Any, batch: dict[str, Any], args: Any) -> int:
             "programs": programs,
             "due": args.due,
             "repeat": args.repeat,
-            "rows_written_first_tick": len(orm_rows),
+            "rows_written_first_tick": sum(states.values()),
+            "audit_events_first_tick": audited,
             "states_first_tick": states,
             "enqueued_first_tick": orm_enqueued,
             "figures": figures,

@@ -15,7 +15,8 @@ cervical machines; every patient has a program, and with it the history a clinic
   open pain flares and load-rise flags;
 - reminders: the session reminders of the last four weeks (sent, or cancelled for want of consent), and
   every reminder the sweep would make at the anchor, so a sweep at the anchor finds nothing new;
-- the audit trail: one event per session, test and questionnaire recorded, chained by the trigger.
+- the audit trail: one event per session, test and questionnaire recorded and per reminder the sweep
+  made at the anchor, chained by the trigger.
 
 Everything is a function of the row's number and the seed (PostgreSQL's `hashint8extended`), UUIDs
 included, so a seed and a size give the same rows on any machine; times are relative to the anchor,
@@ -290,8 +291,8 @@ CROSS JOIN LATERAL (SELECT p.started_at + make_interval(days => 7 * ((s - 1) / 2
     AS due) d
 WHERE d.due > %(anchor)s - interval '28 days' AND d.due <= %(anchor)s - interval '1 day'
 """
-# What the sweep did at the anchor, marked done: rows made by the sweep's own SQL (bench.reminder_sweep's
-# baseline), then the pending ones sent.
+# What the sweep did at the anchor, marked done: rows made (and audited) by the sweep's own SQL
+# (bench.reminder_sweep's baseline), then the pending ones sent.
 SWEPT = """UPDATE reminders_reminder SET state = 'sent', attempts = 1, sent_at = scheduled_for,
     message_id = '<scale-swept-' || id || '@spinezone>' WHERE state = 'pending'"""
 
