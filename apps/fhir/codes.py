@@ -100,8 +100,8 @@ def range_of_motion_code(region: str) -> str:
 FAMILIARIZATION_CODE = "isometric-test-familiarization"
 
 # --- Value sets with required bindings that the library does not check ---------------------------
-# fhir.resources validates types and cardinality, not the codes of required bindings; the mapping
-# checks its own output against these (R4 4.0.1).
+# fhir.resources (which validates the builders' output in the tests) checks types and cardinality,
+# not the codes of required bindings; the builders check their own codes against these (R4 4.0.1).
 ADMINISTRATIVE_GENDER = frozenset({"male", "female", "other", "unknown"})
 OBSERVATION_STATUS = frozenset(
     {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"}

@@ -1,17 +1,17 @@
-"""Model rows → validated `fhir.resources.R4B` objects: the only thing the FHIR views need.
+"""Model rows → FHIR R4 JSON (plain dicts, ready for the renderer): the only thing the FHIR views need.
 
-Every function returns a model instance (constructing it validates it); `to_json` turns one into the
-response body. Ids are our primary keys as strings; references are relative ("Patient/<uuid>").
-Observation ids are the StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so
-`Observation/<id>` resolves in whichever table holds the id; a score Observation and its
-QuestionnaireResponse share one id.
+Every function returns one resource as the JSON `fhir.resources` would write for it, without building
+the model (see `apps.fhir.resources.base`); the tests validate each against the R4B models. Ids are
+our primary keys as strings; references are relative ("Patient/<uuid>"). Observation ids are the
+StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so `Observation/<id>` resolves in
+whichever table holds the id; a score Observation and its QuestionnaireResponse share one id.
 
 Rows to prefetch in lists: Patient → organization; StrengthTest → points; TrainingSession →
 clinic, program.
 """
 
 from apps.fhir.resources.administrative import location_resource, organization_resource, patient_resource
-from apps.fhir.resources.base import to_json
+from apps.fhir.resources.base import Json
 from apps.fhir.resources.clinical import (
     care_plan_resource,
     encounter_resource,
@@ -22,6 +22,7 @@ from apps.fhir.resources.clinical import (
 from apps.fhir.resources.infrastructure import capability_statement, operation_outcome, searchset_bundle
 
 __all__ = [
+    "Json",
     "capability_statement",
     "care_plan_resource",
     "encounter_resource",
@@ -33,5 +34,4 @@ __all__ = [
     "score_observation",
     "searchset_bundle",
     "strength_observation",
-    "to_json",
 ]

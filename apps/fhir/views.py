@@ -14,8 +14,10 @@ Decisions:
 - Paging: `_count` (default 20, capped at 100) and an opaque keyset cursor `_page` in the `next`
   link, newest first. `total` is the number of matches of the whole search.
 - Every resource about a patient that a response carries writes one read audit event (reads via
-  `record`, search pages via `record_reads`). Organization and Location carry no patient data and
-  are not audited.
+  `record`; a search page through the row path, `record_row_reads`, one INSERT per table shown).
+  Organization and Location carry no patient data and are not audited.
+- The builders (`apps.fhir.mapping`) return the JSON itself, as plain dicts; the views hand it to the
+  renderer unchanged. The R4 models validate it in the tests, not on the request path.
 
 `FHIR_TYPES` is the one table that drives both the URL routing (`apps.fhir.urls`) and the
 CapabilityStatement, so the statement lists exactly the interactions served.
@@ -30,13 +32,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
-from fhir.resources.R4B.resource import Resource
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -45,13 +47,20 @@ from rest_framework.response import Response
 
 from apps.api.renderers import ORJSONRenderer
 from apps.api.views import ScopedAPIView
-from apps.assessments.models import QuestionnaireResponse, StrengthTest
+from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
 from apps.audit import events
 from apps.clinics.access import visible_clinic_ids
 from apps.clinics.models import Clinic, Organization
-from apps.fhir import codes, mapping
-from apps.patients.models import Patient
-from apps.patients.selectors import access_patient, patient_list
+from apps.fhir import codes, mapping, search
+from apps.fhir.mapping import Json
+from apps.fhir.resources.administrative import PATIENT_FIELDS
+from apps.fhir.resources.clinical import (
+    QUESTIONNAIRE_RESPONSE_FIELDS,
+    SCORE_OBSERVATION_FIELDS,
+    STRENGTH_OBSERVATION_FIELDS,
+)
+from apps.fhir.search import Source, each
+from apps.patients.selectors import patient_list
 from apps.programs.models import Program, TrainingSession
 
 DEFAULT_COUNT = 20
@@ -79,8 +88,8 @@ def invalid(diagnostics: str, parameter: str | None = None) -> FhirError:
     return FhirError(400, "invalid", diagnostics, [parameter] if parameter else None)
 
 
-def outcome_body(code: str, diagnostics: str, expression: Sequence[str] | None = None) -> dict[str, Any]:
-    return mapping.to_json(mapping.operation_outcome("error", code, diagnostics, expression=expression))
+def outcome_body(code: str, diagnostics: str, expression: Sequence[str] | None = None) -> Json:
+    return mapping.operation_outcome("error", code, diagnostics, expression=expression)
 
 
 class FhirJsonRenderer(ORJSONRenderer):
@@ -146,8 +155,8 @@ class FhirView(ScopedAPIView):
         status, code, diagnostics, expression, headers = _error_for(self, exc)
         return Response(outcome_body(code, diagnostics, expression), status=status, headers=headers)
 
-    def resource_response(self, resource: Resource) -> Response:
-        return Response(mapping.to_json(resource))
+    def resource_response(self, resource: Json) -> Response:
+        return Response(resource)
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -198,7 +207,7 @@ def _patients(user: Any) -> QuerySet:
     return patient_list(user=user).select_related("organization")
 
 
-def read_organization(user: Any, pk: str) -> tuple[Resource, None]:
+def read_organization(user: Any, pk: str) -> tuple[Json, None]:
     try:
         key = int(pk)
     except ValueError:
@@ -210,7 +219,7 @@ def read_organization(user: Any, pk: str) -> tuple[Resource, None]:
     return mapping.organization_resource(_one(organizations, key)), None
 
 
-def read_location(user: Any, pk: str) -> tuple[Resource, None]:
+def read_location(user: Any, pk: str) -> tuple[Json, None]:
     try:
         key = int(pk)
     except ValueError:
@@ -218,12 +227,12 @@ def read_location(user: Any, pk: str) -> tuple[Resource, None]:
     return mapping.location_resource(_one(Clinic.objects.for_user(user), key)), None
 
 
-def read_patient(user: Any, pk: str) -> tuple[Resource, Model]:
+def read_patient(user: Any, pk: str) -> tuple[Json, Model]:
     patient = _one(_patients(user), _uuid(pk))
     return mapping.patient_resource(patient), patient
 
 
-def read_observation(user: Any, pk: str) -> tuple[Resource, Model]:
+def read_observation(user: Any, pk: str) -> tuple[Json, Model]:
     """A StrengthTest id or a QuestionnaireResponse id (the score): UUIDs never collide."""
     key = _uuid(pk)
     test = _strength_tests(user).filter(pk=key).first()
@@ -233,17 +242,17 @@ def read_observation(user: Any, pk: str) -> tuple[Resource, Model]:
     return mapping.score_observation(response), response
 
 
-def read_questionnaire_response(user: Any, pk: str) -> tuple[Resource, Model]:
+def read_questionnaire_response(user: Any, pk: str) -> tuple[Json, Model]:
     response = _one(_responses(user), _uuid(pk))
     return mapping.questionnaire_response_resource(response), response
 
 
-def read_care_plan(user: Any, pk: str) -> tuple[Resource, Model]:
+def read_care_plan(user: Any, pk: str) -> tuple[Json, Model]:
     program = _one(_programs(user), _uuid(pk))
     return mapping.care_plan_resource(program), program
 
 
-def read_encounter(user: Any, pk: str) -> tuple[Resource, Model]:
+def read_encounter(user: Any, pk: str) -> tuple[Json, Model]:
     session = _one(_sessions(user), _uuid(pk))
     return mapping.encounter_resource(session), session
 
@@ -251,14 +260,34 @@ def read_encounter(user: Any, pk: str) -> tuple[Resource, Model]:
 # --- Searches ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Source:
-    """One table a search reads: its rows, newest first by `order`, and how a row becomes a resource."""
+# Searches load only the columns their builders read, and of the patient only what the read audit
+# events name: no column the response does not carry (nothing clinical of the patient).
+AUDIT_FIELDS = ("patient__organization", "patient__clinic")
 
-    rows: Callable[[Any], QuerySet]
-    order: str
-    build: Callable[[Any], Resource]
-    patient_field: str | None = "patient_id"
+
+def _strength_tests_shown(user: Any) -> QuerySet:
+    return _records(StrengthTest, user).only(*STRENGTH_OBSERVATION_FIELDS, *AUDIT_FIELDS)
+
+
+def _scores_shown(user: Any) -> QuerySet:
+    return _records(QuestionnaireResponse, user).only(*SCORE_OBSERVATION_FIELDS, *AUDIT_FIELDS)
+
+
+def _responses_shown(user: Any) -> QuerySet:
+    return _records(QuestionnaireResponse, user).only(*QUESTIONNAIRE_RESPONSE_FIELDS, *AUDIT_FIELDS)
+
+
+def _patients_shown(user: Any) -> QuerySet:
+    return patient_list(user=user).select_related(None).select_related("organization").only(*PATIENT_FIELDS)
+
+
+def _strength_observations(tests: list[StrengthTest]) -> list[Json]:
+    """The tests' Observations, their curves read in one query (not a prefetch: no object per point)."""
+    points = StrengthTestPoint.objects.filter(test_id__in=[test.pk for test in tests]).order_by("test_id", "-angle_deg")
+    curves: dict[uuid.UUID, list[tuple[int, Decimal]]] = {}
+    for test_id, angle, torque_nm in points.values_list("test_id", "angle_deg", "torque_nm"):
+        curves.setdefault(test_id, []).append((angle, torque_nm))
+    return [mapping.strength_observation(test, curves.get(test.pk, [])) for test in tests]
 
 
 @dataclass(frozen=True)
@@ -266,7 +295,7 @@ class FhirType:
     """A resource type served: `read(user, id)` → (resource, audited row or None), and its search sources."""
 
     name: str
-    read: Callable[[Any, str], tuple[Resource, Model | None]] | None = None
+    read: Callable[[Any, str], tuple[Json, Model | None]] | None = None
     search: tuple[Source, ...] = ()
     search_params: tuple[str, ...] = field(default=())
 
@@ -333,13 +362,18 @@ def decode_cursor(value: str) -> tuple[datetime, uuid.UUID]:
     return moment, pk
 
 
-def _patient_of(user: Any, value: str) -> Patient:
-    """`patient=<id>` or `patient=Patient/<id>`: the patient if visible, else 404 like its read."""
-    key = value.removeprefix("Patient/")
+def _patient_of(user: Any, value: str) -> uuid.UUID:
+    """`patient=<id>` or `patient=Patient/<id>`: the patient's id if visible, else 404 like its read.
+
+    Through the same gate as the read (`patient_list`), reading only whether the row is there.
+    """
     try:
-        return access_patient(user=user, patient_id=key)
-    except Http404:
-        raise FhirError(404, "not-found", f"patient={value!r}: no such patient.", ["patient"]) from None
+        key = uuid.UUID(value.removeprefix("Patient/"))
+    except ValueError:
+        key = None
+    if key is None or not patient_list(user=user).filter(pk=key).exists():
+        raise FhirError(404, "not-found", f"patient={value!r}: no such patient.", ["patient"])
+    return key
 
 
 class MetadataView(FhirView):
@@ -395,34 +429,21 @@ class SearchView(FhirView):
                 raise invalid(f"{name} may be given once.", name)
         count = _count(params.get("_count"))
         condition = _last_updated_filter(params.getlist("_lastUpdated"))
-        patient = _patient_of(request.user, params["patient"]) if "patient" in params else None
+        patient_id = _patient_of(request.user, params["patient"]) if "patient" in params else None
         cursor = decode_cursor(params["_page"]) if "_page" in params else None
 
-        total = 0
-        candidates: list[tuple[datetime, uuid.UUID, Source, Any]] = []
-        for source in fhir_type.search:
-            rows = source.rows(request.user).filter(condition)
-            if patient is not None and source.patient_field:
-                rows = rows.filter(**{source.patient_field: patient.pk})
-            total += rows.count()
-            if cursor is not None:
-                moment, pk = cursor
-                rows = rows.filter(Q(**{f"{source.order}__lt": moment}) | Q(**{source.order: moment, "pk__lt": pk}))
-            page_rows = rows.order_by(f"-{source.order}", "-pk")[: count + 1]
-            candidates += [(getattr(row, source.order), row.pk, source, row) for row in page_rows]
-        candidates.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        page, more = candidates[:count], len(candidates) > count
-
-        resources = [source.build(row) for _moment, _pk, source, row in page]
-        events.record_reads(objs=[row for *_rest, row in page], actor=request.user)
+        page = search.search_page(
+            fhir_type.search, request.user, condition=condition, patient_id=patient_id, cursor=cursor, count=count
+        )
+        resources = search.page_resources(page)
+        search.record_page_reads(page, actor=request.user)
         next_url = None
-        if more:
-            last_moment, last_pk = page[-1][0], page[-1][1]
+        if page.after is not None:
             query = params.copy()
-            query["_page"] = encode_cursor(last_moment, last_pk)
+            query["_page"] = encode_cursor(*page.after)
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         bundle = mapping.searchset_bundle(
-            resources, total=total, self_url=request.build_absolute_uri(), next_url=next_url
+            resources, total=page.total, self_url=request.build_absolute_uri(), next_url=next_url
         )
         return self.resource_response(bundle)
 
@@ -435,34 +456,34 @@ FHIR_TYPES: tuple[FhirType, ...] = (
     FhirType(
         "Patient",
         read=read_patient,
-        search=(Source(_patients, "updated_at", mapping.patient_resource, patient_field=None),),
+        search=(Source(_patients_shown, "updated_at", each(mapping.patient_resource), patient_field=None),),
         search_params=("_lastUpdated",),
     ),
     FhirType(
         "Observation",
         read=read_observation,
         search=(
-            Source(_strength_tests, "performed_at", mapping.strength_observation),
-            Source(_responses, "completed_at", mapping.score_observation),
+            Source(_strength_tests_shown, "performed_at", _strength_observations),
+            Source(_scores_shown, "completed_at", each(mapping.score_observation)),
         ),
         search_params=PATIENT_SEARCH,
     ),
     FhirType(
         "QuestionnaireResponse",
         read=read_questionnaire_response,
-        search=(Source(_responses, "completed_at", mapping.questionnaire_response_resource),),
+        search=(Source(_responses_shown, "completed_at", each(mapping.questionnaire_response_resource)),),
         search_params=PATIENT_SEARCH,
     ),
     FhirType(
         "CarePlan",
         read=read_care_plan,
-        search=(Source(_programs, "created_at", mapping.care_plan_resource),),
+        search=(Source(_programs, "created_at", each(mapping.care_plan_resource)),),
         search_params=PATIENT_SEARCH,
     ),
     FhirType(
         "Encounter",
         read=read_encounter,
-        search=(Source(_sessions, "performed_at", mapping.encounter_resource),),
+        search=(Source(_sessions, "performed_at", each(mapping.encounter_resource)),),
         search_params=PATIENT_SEARCH,
     ),
 )

@@ -1,7 +1,11 @@
-"""The FHIR mapping: every resource validates against the R4 models and carries the agreed codes."""
+"""The FHIR mapping: every resource validates against the R4 models and carries the agreed codes.
+
+The builders return JSON dicts; `r4.parsed` is the R4 check they no longer run themselves.
+"""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 
@@ -14,18 +18,16 @@ from pydantic import ValidationError
 
 from apps.assessments import scoring
 from apps.fhir import codes, mapping
-from apps.fhir.mapping import to_json
 from apps.programs.models import ProgramStatus, SessionStatus
 from tests import factories
+from tests.fhir.r4 import NotR4, parsed
 
 BASE = "https://api.example.test/fhir/R4"
 
 
-def round_trip(resource):
-    """Parse the JSON back into the same R4B model: it must validate and say the same thing."""
-    body = to_json(resource)
-    parsed = type(resource).model_validate(body)
-    assert to_json(parsed) == body
+def round_trip(body):
+    """The body, after checking it parses as its R4B model and is the JSON that model writes."""
+    parsed(body)
     return body
 
 
@@ -91,22 +93,40 @@ def every_resource(organization, clinic_a, patient_a, strength_test, odi_respons
     ]
 
 
+EVERY_TYPE = [
+    "Organization",
+    "Location",
+    "Patient",
+    *["Observation"] * 4,
+    *["QuestionnaireResponse"] * 3,
+    "CarePlan",
+    "Encounter",
+    "OperationOutcome",
+    "CapabilityStatement",
+]
+
+
 def test_every_mapping_validates_and_round_trips_through_json(every_resource):
     for resource in every_resource:
-        body = round_trip(resource)
-        assert body["resourceType"] == resource.get_resource_type()
+        round_trip(resource)
+    assert [resource["resourceType"] for resource in every_resource] == EVERY_TYPE
+
+
+def test_every_mapping_is_plain_json(every_resource):
+    # What the renderer gets: nothing it would have to convert (no Decimal, datetime, UUID, lazy text).
+    # (A factory's unsaved row may hold a TextChoices member, a str; rows read back hold plain str.)
+    for resource in every_resource:
+        assert all(isinstance(value, str | int | float | bool) for value in leaf_values(resource))
 
 
 def test_every_mapping_can_be_a_searchset_entry(every_resource):
     bundle = mapping.searchset_bundle(every_resource, total=len(every_resource), self_url=f"{BASE}/Observation")
     body = round_trip(bundle)
     assert len(body["entry"]) == len(every_resource)
-
-
-def test_an_invalid_birth_date_raises_so_validation_is_on(patient_a):
-    patient_a.birth_date = "1990-13-01"
-    with pytest.raises(ValidationError):
-        mapping.patient_resource(patient_a)
+    assert [entry["fullUrl"] for entry in body["entry"]][:2] == [
+        f"{BASE}/Organization/{every_resource[0]['id']}",
+        f"{BASE}/Location/{every_resource[1]['id']}",
+    ]
 
 
 def test_a_code_outside_a_required_value_set_raises(patient_a):
@@ -144,7 +164,7 @@ def test_location_carries_timezone_address_phone_and_organization(clinic_a):
 
 def test_inactive_clinic_is_an_inactive_location(clinic_a):
     clinic_a.is_active = False
-    assert to_json(mapping.location_resource(clinic_a))["status"] == "inactive"
+    assert round_trip(mapping.location_resource(clinic_a))["status"] == "inactive"
 
 
 # --- Patient -------------------------------------------------------------------------------------
@@ -195,7 +215,7 @@ def test_patient_maps_mrn_name_gender_birth_date_contacts_and_organization(patie
 @pytest.mark.parametrize("sex", ["female", "male", "other", "unknown"])
 def test_every_sex_maps_to_the_same_gender_code(patient_a, sex):
     patient_a.sex = sex
-    assert to_json(mapping.patient_resource(patient_a))["gender"] == sex
+    assert round_trip(mapping.patient_resource(patient_a))["gender"] == sex
 
 
 def test_a_deleted_patient_is_inactive(patient_a, superuser):
@@ -215,7 +235,7 @@ def test_the_patient_resource_carries_no_clinical_data(patient_a):
     patient_a.height_cm = 187
     patient_a.body_mass_kg = Decimal("93.5")
     patient_a.deceased_on = dt.date(2024, 3, 1)
-    body = to_json(mapping.patient_resource(patient_a))
+    body = round_trip(mapping.patient_resource(patient_a))
     assert set(body) <= DEMOGRAPHIC_KEYS
     # Values are compared whole: digits of the height may well appear inside an id or a date.
     assert not {187, "187", 93.5, "93.5", Decimal("93.5")} & set(leaf_values(body))
@@ -254,7 +274,7 @@ def test_strength_observation_has_one_component_per_point_in_newton_metres(stren
 
 
 def test_strength_observation_is_a_final_exam_for_the_patient_with_its_index(strength_test):
-    body = to_json(mapping.strength_observation(strength_test))
+    body = round_trip(mapping.strength_observation(strength_test))
     assert body["id"] == str(strength_test.pk)
     assert body["status"] == "final"
     assert codings(body["category"][0]) == {(codes.OBSERVATION_CATEGORY, "exam")}
@@ -425,8 +445,10 @@ def test_a_searchset_bundle_with_a_next_link_validates(patient_a, patient_b):
         self_url=f"{BASE}/Patient?_count=2",
         next_url=f"{BASE}/Patient?_count=2&cursor=abc",
     )
-    body = round_trip(bundle)
-    assert isinstance(Bundle.model_validate(body).entry[0].resource, Patient)
+    body = bundle
+    model = parsed(body)
+    assert isinstance(model, Bundle)
+    assert isinstance(model.entry[0].resource, Patient)
     assert body["type"] == "searchset"
     assert body["total"] == 5
     assert body["link"] == [
@@ -459,9 +481,8 @@ def test_the_capability_statement_lists_exactly_the_interactions_passed():
         "Observation": ["read", "search-type"],
         "Organization": ["read"],
     }
-    statement = mapping.capability_statement(base_url=BASE, interactions=interactions)
-    body = round_trip(statement)
-    assert isinstance(statement, CapabilityStatement)
+    body = mapping.capability_statement(base_url=BASE, interactions=interactions)
+    assert isinstance(parsed(body), CapabilityStatement)
     assert (body["status"], body["kind"], body["fhirVersion"]) == ("active", "instance", "4.0.1")
     assert body["format"] == ["application/fhir+json"]
     assert body["implementation"]["url"] == BASE
@@ -476,3 +497,93 @@ def test_the_capability_statement_lists_exactly_the_interactions_passed():
 def test_the_capability_statement_rejects_an_interaction_it_cannot_name():
     with pytest.raises(ValueError, match="interaction"):
         mapping.capability_statement(base_url=BASE, interactions={"Patient": ["read", "teleport"]})
+
+
+# --- The builders' edges -------------------------------------------------------------------------
+
+
+def test_a_curve_given_to_the_strength_observation_is_what_the_points_give(strength_test):
+    curve = [(point.angle_deg, point.torque_nm) for point in strength_test.points.all()]
+    assert mapping.strength_observation(strength_test, curve) == mapping.strength_observation(strength_test)
+
+
+def test_an_unknown_instrument_raises(odi_response):
+    odi_response.instrument = "sf36"
+    with pytest.raises(ValueError, match="sf36"):
+        mapping.score_observation(odi_response)
+    with pytest.raises(ValueError, match="sf36"):
+        mapping.questionnaire_response_resource(odi_response)
+
+
+# --- The R4 check itself: a wrong shape fails it ---------------------------------------------------
+
+
+DROP = object()
+
+
+def _broken(body, path, value):
+    """A copy of `body` with the element at `path` set to `value` (or dropped)."""
+    body = copy.deepcopy(body)
+    *parents, last = path
+    node = body
+    for key in parents:
+        node = node[key]
+    if value is DROP:
+        del node[last]
+    else:
+        node[last] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("birthDate",), "1990-13-01"),  # not a date
+        (("gender",), ""),  # an empty code
+        (("nickname",), "Annie"),  # no such element
+        (("name", 0, "given"), "Ana"),  # a list element given once
+        (("active",), "yes"),  # not a boolean
+        (("meta", "lastUpdated"), "2025-03-04T09:30:15"),  # an instant without its zone
+        (("identifier", 0, "assigner"), "Organization/1"),  # a Reference given as a string
+    ],
+)
+def test_the_r4_check_refuses_a_patient_of_the_wrong_shape(patient_a, path, value):
+    body = mapping.patient_resource(patient_a)
+    parsed(body)
+    with pytest.raises((NotR4, ValidationError)):
+        parsed(_broken(body, path, value))
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("status",), DROP),  # a required element missing
+        (("valueInteger",), 7.0),  # a decimal where FHIR has an integer
+        (("effectiveDateTime",), "2025-03-12T09:30:15.002000+00:00"),  # UTC not written as Z
+        (("code",), DROP),  # another required element
+    ],
+)
+def test_the_r4_check_refuses_an_observation_not_as_the_library_writes_it(patient_a, path, value):
+    response = factories.QuestionnaireResponseFactory(patient=patient_a, instrument=scoring.PAIN_NRS, answers=[7])
+    body = mapping.score_observation(response)
+    body["effectiveDateTime"] = "2025-03-12T09:30:15.002000Z"
+    parsed(body)
+    with pytest.raises((NotR4, ValidationError)):
+        parsed(_broken(body, path, value))
+
+
+def test_the_r4_check_refuses_elements_out_of_order(patient_a):
+    body = mapping.patient_resource(patient_a)
+    reordered = {"resourceType": "Patient", "gender": body["gender"], **body}
+    assert reordered == body
+    with pytest.raises(NotR4):
+        parsed(reordered)
+
+
+def test_the_r4_check_looks_into_every_bundle_entry(patient_a, patient_b):
+    bundle = mapping.searchset_bundle(
+        [mapping.patient_resource(patient_a), mapping.patient_resource(patient_b)], total=2, self_url=f"{BASE}/Patient"
+    )
+    parsed(bundle)
+    with pytest.raises(ValidationError):
+        parsed(_broken(bundle, ("entry", 1, "resource", "birthDate"), "1990-13-01"))

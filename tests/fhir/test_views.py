@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
+import orjson
 import pytest
 import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from fhir.resources.R4B import get_fhir_model_class
 
 from apps.assessments import scoring
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
@@ -21,21 +21,20 @@ from apps.fhir import urls as fhir_urls
 from apps.patients.models import Patient
 from apps.programs.models import ProgramStatus
 from tests import factories
+from tests.fhir.r4 import parsed
 
 pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4"
 
 
 def validated(response, status=200):
-    """The body, after checking the status, the content type and that it parses as its R4B model."""
+    """The body, after checking the status, the content type, and that it parses as its R4B model (a
+    Bundle's entries each as theirs) and is the JSON that model writes (`r4.parsed`).
+    """
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith(codes.FHIR_JSON)
     body = response.json()
-    model = get_fhir_model_class(body["resourceType"])
-    model.model_validate(body)
-    if body["resourceType"] == "Bundle":
-        for entry in body.get("entry", []):
-            get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+    parsed(body)
     return body
 
 
@@ -387,3 +386,88 @@ def test_a_token_in_the_query_string_is_refused_with_an_operation_outcome(api, w
 
 def test_a_read_only_token_reads(api, reader_a, patient_a):
     assert validated(api("GET", f"{BASE}/Patient/{patient_a.pk}", token=reader_a))["id"] == str(patient_a.pk)
+
+
+def test_a_search_writes_one_read_event_per_resource_shown_with_its_tenancy(api, writer_a, partner_a, patient_a):
+    test = factories.StrengthTestFactory(patient=patient_a)
+    score = factories.QuestionnaireResponseFactory(patient=patient_a, instrument=scoring.PAIN_NRS, answers=[5])
+    before = set(Event.objects.values_list("pk", flat=True))
+    validated(api("GET", f"{BASE}/Observation?patient={patient_a.pk}", token=writer_a))
+    written = Event.objects.exclude(pk__in=before)
+    assert sorted(
+        written.values_list("action", "object_type", "object_id", "patient_id", "clinic_id", "organization_id")
+    ) == sorted(
+        [
+            (
+                "read",
+                "assessments.strengthtest",
+                str(test.pk),
+                patient_a.pk,
+                patient_a.clinic_id,
+                patient_a.organization_id,
+            ),
+            (
+                "read",
+                "assessments.questionnaireresponse",
+                str(score.pk),
+                patient_a.pk,
+                patient_a.clinic_id,
+                patient_a.organization_id,
+            ),
+        ]
+    )
+    assert set(written.values_list("actor_label", "channel")) == {(f"partner:{partner_a.name}", "fhir")}
+    assert len(set(written.values_list("request_id", flat=True))) == 1
+
+
+@pytest.mark.parametrize("kind", ["Patient", "Observation", "QuestionnaireResponse", "CarePlan", "Encounter"])
+def test_every_search_reads_as_many_queries_for_a_few_rows_as_for_more(api, writer_a, clinic_a, kind):
+    now = timezone.now()
+    for day in range(4):  # Observation: tests and scores alternate, newest first, so any page shows both
+        patient = factories.PatientFactory(clinic=clinic_a)
+        program = factories.ProgramFactory(patient=patient, status=ProgramStatus.ACTIVE)
+        factories.TrainingSessionFactory(program=program)
+        factories.StrengthTestFactory(patient=patient, performed_at=now - dt.timedelta(days=2 * day))
+        factories.QuestionnaireResponseFactory(
+            patient=patient, instrument=scoring.ODI, answers=[2] * 10, completed_at=now - dt.timedelta(days=2 * day + 1)
+        )
+    api("GET", f"{BASE}/{kind}?_count=1", token=writer_a)  # the token's last use written
+
+    def queries(count):
+        with CaptureQueriesContext(connection) as captured:
+            body = validated(api("GET", f"{BASE}/{kind}?_count={count}", token=writer_a))
+        assert len(body["entry"]) == count
+        return len(captured.captured_queries)
+
+    assert queries(2) == queries(4)
+
+
+def test_a_search_reads_of_the_patient_only_what_it_shows(api, writer_a, patient_a, strength_test, odi):
+    # Minimum necessary: an Observation page reads of the patient only the ids its audit events name.
+    with CaptureQueriesContext(connection) as captured:
+        validated(api("GET", f"{BASE}/Observation?patient={patient_a.pk}", token=writer_a))
+        validated(api("GET", f"{BASE}/Patient", token=writer_a))
+    selects = " ".join(q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT"))
+    for column in ("height_cm", "body_mass_kg", "email_reminder_consent", "unsubscribed_at", "answers"):
+        assert f'."{column}"' not in selects
+
+
+@pytest.mark.parametrize(
+    ("kind", "row"),
+    [
+        ("Observation", "strength_test"),
+        ("Observation", "odi"),
+        ("QuestionnaireResponse", "odi"),
+        ("Patient", "patient_a"),
+    ],
+)
+def test_a_resource_searched_is_the_resource_read(api, writer_a, patient_a, strength_test, odi, kind, row, request):
+    # Searches load fewer columns and a test's curve without a prefetch: the JSON must not change.
+    pk = request.getfixturevalue(row).pk
+    read = api("GET", f"{BASE}/{kind}/{pk}", token=writer_a).json()
+    query = "" if kind == "Patient" else f"?patient={patient_a.pk}"
+    found = {
+        entry["resource"]["id"]: entry["resource"]
+        for entry in validated(api("GET", f"{BASE}/{kind}{query}", token=writer_a))["entry"]
+    }
+    assert orjson.dumps(found[str(pk)]) == orjson.dumps(read)  # order too

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from fhir.resources.R4B.location import Location
-from fhir.resources.R4B.organization import Organization
-from fhir.resources.R4B.patient import Patient
 
 from apps.fhir import codes
-from apps.fhir.resources.base import checked, compact, meta, reference
+from apps.fhir.resources.base import Json, checked, compact, iso, meta, reference
 
 if TYPE_CHECKING:
     from apps.clinics import models as clinic_models
@@ -19,17 +16,20 @@ if TYPE_CHECKING:
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
 
-def organization_resource(org: clinic_models.Organization) -> Organization:
+def organization_resource(org: clinic_models.Organization) -> Json:
     """The tenant. No `meta.lastUpdated`: organizations have no update timestamp."""
-    return Organization(
-        id=str(org.pk),
-        identifier=[{"system": codes.ORGANIZATION_ID_SYSTEM, "value": org.slug}],
-        active=True,
-        name=org.name,
+    return compact(
+        {
+            "resourceType": "Organization",
+            "id": str(org.pk),
+            "identifier": [{"system": codes.ORGANIZATION_ID_SYSTEM, "value": org.slug}],
+            "active": True,
+            "name": org.name,
+        }
     )
 
 
-def _address(clinic: clinic_models.Clinic) -> dict[str, Any] | None:
+def _address(clinic: clinic_models.Clinic) -> Json | None:
     address = compact(
         {
             "use": "work",
@@ -43,28 +43,44 @@ def _address(clinic: clinic_models.Clinic) -> dict[str, Any] | None:
     return address if len(address) > 2 else None  # only use/type: no address recorded
 
 
-def location_resource(clinic: clinic_models.Clinic) -> Location:
+def location_resource(clinic: clinic_models.Clinic) -> Json:
     """A clinic site. The IANA time zone is the HL7 `timezone` extension (valueCode)."""
-    return Location(
-        **compact(
-            {
-                "id": str(clinic.pk),
-                "meta": meta(clinic.updated_at),
-                "extension": [{"url": codes.TIMEZONE_EXTENSION, "valueCode": clinic.timezone}],
-                "status": checked(
-                    "active" if clinic.is_active else "inactive", codes.LOCATION_STATUS, "Location.status"
-                ),
-                "name": clinic.name,
-                "mode": "instance",
-                "telecom": [{"system": "phone", "value": clinic.phone, "use": "work"}] if clinic.phone else None,
-                "address": _address(clinic),
-                "managingOrganization": reference("Organization", clinic.organization_id),
-            }
-        )
+    return compact(
+        {
+            "resourceType": "Location",
+            "id": str(clinic.pk),
+            "meta": meta(clinic.updated_at),
+            "extension": [{"url": codes.TIMEZONE_EXTENSION, "valueCode": clinic.timezone}],
+            "status": checked("active" if clinic.is_active else "inactive", codes.LOCATION_STATUS, "Location.status"),
+            "name": clinic.name,
+            "mode": "instance",
+            "telecom": [{"system": "phone", "value": clinic.phone, "use": "work"}] if clinic.phone else None,
+            "address": _address(clinic),
+            "managingOrganization": reference("Organization", clinic.organization_id),
+        }
     )
 
 
-def _telecom(patient: patient_models.Patient) -> list[dict[str, Any]]:
+# The columns `patient_resource` reads (`organization` for the MRN system's slug), for searches that
+# load only those: nothing clinical, no consent or reminder state.
+PATIENT_FIELDS = (
+    "organization__slug",
+    "clinic",
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "email",
+    "phone",
+    "preferred_language",
+    "deceased_on",
+    "deleted_at",
+    "updated_at",
+)
+
+
+def _telecom(patient: patient_models.Patient) -> list[Json]:
     telecom = []
     if patient.email:
         telecom.append({"system": "email", "value": patient.email, "use": "home"})
@@ -73,7 +89,7 @@ def _telecom(patient: patient_models.Patient) -> list[dict[str, Any]]:
     return telecom
 
 
-def patient_resource(patient: patient_models.Patient) -> Patient:
+def patient_resource(patient: patient_models.Patient) -> Json:
     """Demographics only (minimum necessary): no height, mass, consent, screening or scores.
 
     `gender` carries our sex-for-clinical-use value (same four codes as AdministrativeGender); the
@@ -81,45 +97,44 @@ def patient_resource(patient: patient_models.Patient) -> Patient:
     `organization` (slug for the MRN system); use select_related("organization") in lists.
     """
     language = patient.preferred_language
-    return Patient(
-        **compact(
-            {
-                "id": str(patient.pk),
-                "meta": meta(patient.updated_at),
-                "extension": [
-                    {"url": codes.HOME_CLINIC_EXTENSION, "valueReference": reference("Location", patient.clinic_id)}
-                ],
-                "identifier": [
-                    {
-                        "use": "usual",
-                        "type": {
-                            "coding": [
-                                {"system": codes.V2_IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}
-                            ]
-                        },
-                        "system": codes.mrn_system(patient.organization.slug),
-                        "value": patient.mrn,
-                        "assigner": reference("Organization", patient.organization_id),
-                    }
-                ],
-                "active": patient.deleted_at is None,
-                "name": [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
-                "telecom": _telecom(patient),
-                "gender": checked(patient.sex, codes.ADMINISTRATIVE_GENDER, "Patient.gender"),
-                "birthDate": patient.birth_date,
-                "deceasedDateTime": patient.deceased_on,
-                "communication": [
-                    {
-                        "language": {
-                            "coding": [{"system": codes.BCP47, "code": language}],
-                            "text": str(LANGUAGE_NAMES.get(language, language)),
-                        },
-                        "preferred": True,
-                    }
-                ]
-                if language
-                else None,
-                "managingOrganization": reference("Organization", patient.organization_id),
-            }
-        )
+    return compact(
+        {
+            "resourceType": "Patient",
+            "id": str(patient.pk),
+            "meta": meta(patient.updated_at),
+            "extension": [
+                {"url": codes.HOME_CLINIC_EXTENSION, "valueReference": reference("Location", patient.clinic_id)}
+            ],
+            "identifier": [
+                {
+                    "use": "usual",
+                    "type": {
+                        "coding": [
+                            {"system": codes.V2_IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}
+                        ]
+                    },
+                    "system": codes.mrn_system(patient.organization.slug),
+                    "value": patient.mrn,
+                    "assigner": reference("Organization", patient.organization_id),
+                }
+            ],
+            "active": patient.deleted_at is None,
+            "name": [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
+            "telecom": _telecom(patient),
+            "gender": checked(patient.sex, codes.ADMINISTRATIVE_GENDER, "Patient.gender"),
+            "birthDate": iso(patient.birth_date),
+            "deceasedDateTime": iso(patient.deceased_on),
+            "communication": [
+                {
+                    "language": {
+                        "coding": [{"system": codes.BCP47, "code": language}],
+                        "text": str(LANGUAGE_NAMES.get(language, language)),
+                    },
+                    "preferred": True,
+                }
+            ]
+            if language
+            else None,
+            "managingOrganization": reference("Organization", patient.organization_id),
+        }
     )

@@ -2,50 +2,86 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fhir.resources.R4B.careplan import CarePlan
-from fhir.resources.R4B.encounter import Encounter
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-
 from apps.assessments import scoring
 from apps.fhir import codes
-from apps.fhir.resources.base import category, checked, compact, concept, meta, quantity, reference
+from apps.fhir.resources.base import Json, category, checked, compact, concept, iso, meta, quantity, reference
 
 if TYPE_CHECKING:
     from apps.assessments import models as assessment_models
     from apps.programs import models as program_models
 
 REGION_LABELS = {"lumbar": "lumbar", "cervical": "cervical"}
+Curve = Sequence[tuple[int, Decimal]]  # a strength test's [(angle, N·m)], highest angle first
 
 
 # --- Isometric strength test ---------------------------------------------------------------------
 
 
-def _torque_concept(code: str, display: str) -> dict[str, Any]:
+def _torque_concept(code: str, display: str) -> Json:
     return concept(codes.ISOMETRIC_TORQUE_SYSTEM, code, display, text=display)
 
 
-def strength_observation(test: assessment_models.StrengthTest) -> Observation:
+# The columns each builder reads, for searches that load only those (`QuerySet.only`).
+STRENGTH_OBSERVATION_FIELDS = (
+    "patient",
+    "region",
+    "performed_at",
+    "is_familiarization",
+    "rom_min_deg",
+    "rom_max_deg",
+    "peak_torque_nm",
+    "strength_index_nm_deg",
+    "created_at",
+    "updated_at",
+)
+SCORE_OBSERVATION_FIELDS = ("patient", "instrument", "score", "band", "completed_at", "created_at", "updated_at")
+QUESTIONNAIRE_RESPONSE_FIELDS = ("patient", "instrument", "answers", "completed_at", "updated_at")
+
+
+def strength_observation(test: assessment_models.StrengthTest, curve: Curve | None = None) -> Json:
     """One Observation per test: a component per angle (N·m), then peak, strength index, ROM, familiarisation.
 
-    Needs `points` (prefetch_related("points") in lists). The torque values are the normalised N·m.
+    `curve` is the test's [(angle, N·m)], highest angle first; by default `test.curve()`, which needs
+    `points` (prefetch_related("points") in lists). The torque values are the normalised N·m.
     """
     region = test.region
     label = REGION_LABELS.get(region, region)
-    components: list[dict[str, Any]] = [
+    title = f"Isometric {label} extension strength test"
+    return compact(
+        {
+            "resourceType": "Observation",
+            "id": str(test.pk),
+            "meta": meta(test.updated_at),
+            "status": checked("final", codes.OBSERVATION_STATUS, "Observation.status"),
+            "category": category(codes.CATEGORY_EXAM),
+            "code": _torque_concept(codes.isometric_test_code(region), title),
+            "subject": reference("Patient", test.patient_id),
+            "effectiveDateTime": iso(test.performed_at),
+            "issued": iso(test.created_at),
+            "component": _torque_components(region, label, test.curve() if curve is None else curve)
+            + _summary_components(test, region, label),
+        }
+    )
+
+
+def _torque_components(region: str, label: str, curve: Curve) -> list[Json]:
+    return [
         {
             "code": _torque_concept(
-                codes.torque_at_angle_code(region, point.angle_deg),
-                f"Isometric {label} extension torque at {point.angle_deg} degrees",
+                codes.torque_at_angle_code(region, angle), f"Isometric {label} extension torque at {angle} degrees"
             ),
-            "valueQuantity": quantity(point.torque_nm, codes.UCUM_TORQUE),
+            "valueQuantity": quantity(torque_nm, codes.UCUM_TORQUE),
         }
-        for point in test.points.all()
+        for angle, torque_nm in curve
     ]
-    components += [
+
+
+def _summary_components(test: assessment_models.StrengthTest, region: str, label: str) -> list[Json]:
+    return [
         {
             "code": _torque_concept(codes.peak_torque_code(region), f"Peak isometric {label} extension torque"),
             "valueQuantity": quantity(test.peak_torque_nm, codes.UCUM_TORQUE),
@@ -70,18 +106,6 @@ def strength_observation(test: assessment_models.StrengthTest) -> Observation:
             "valueBoolean": test.is_familiarization,
         },
     ]
-    title = f"Isometric {label} extension strength test"
-    return Observation(
-        id=str(test.pk),
-        meta=meta(test.updated_at),
-        status=checked("final", codes.OBSERVATION_STATUS, "Observation.status"),
-        category=category(codes.CATEGORY_EXAM),
-        code=_torque_concept(codes.isometric_test_code(region), title),
-        subject=reference("Patient", test.patient_id),
-        effectiveDateTime=test.performed_at,
-        issued=test.created_at,
-        component=components,
-    )
 
 
 # --- Questionnaires ------------------------------------------------------------------------------
@@ -90,14 +114,14 @@ SECTIONS = {scoring.ODI: scoring.ODI_SECTIONS, scoring.NDI: scoring.NDI_SECTIONS
 NRS_ITEM_TEXT = "Pain intensity (0-10)"
 
 
-def score_observation(response: assessment_models.QuestionnaireResponse) -> Observation:
+def score_observation(response: assessment_models.QuestionnaireResponse) -> Json:
     """The score of a response (category survey), derived from the QuestionnaireResponse of the same id.
 
     ODI: LOINC 97909-6, percent (`%`). NDI: LOINC 82237-9, raw 0-50 (`{score}`). Pain NRS: LOINC
     72514-3, valueInteger. The band (ODI/NDI) is the interpretation text.
     """
     instrument = response.instrument
-    value: dict[str, Any]
+    value: Json
     if instrument == scoring.ODI:
         code = concept(codes.LOINC, codes.ODI_SCORE, codes.ODI_SCORE_DISPLAY, text="Oswestry Disability Index (%)")
         value = {"valueQuantity": quantity(response.score, codes.UCUM_PERCENT)}
@@ -109,33 +133,32 @@ def score_observation(response: assessment_models.QuestionnaireResponse) -> Obse
         value = {"valueInteger": int(response.score)}
     else:
         raise ValueError(f"Unknown instrument {instrument!r}")
-    return Observation(
-        **compact(
-            {
-                "id": str(response.pk),
-                "meta": meta(response.updated_at),
-                "status": checked("final", codes.OBSERVATION_STATUS, "Observation.status"),
-                "category": category(codes.CATEGORY_SURVEY),
-                "code": code,
-                "subject": reference("Patient", response.patient_id),
-                "effectiveDateTime": response.completed_at,
-                "issued": response.created_at,
-                **value,
-                "interpretation": [{"text": response.band}] if response.band else None,
-                "derivedFrom": [reference("QuestionnaireResponse", response.pk)],
-            }
-        )
+    return compact(
+        {
+            "resourceType": "Observation",
+            "id": str(response.pk),
+            "meta": meta(response.updated_at),
+            "status": checked("final", codes.OBSERVATION_STATUS, "Observation.status"),
+            "category": category(codes.CATEGORY_SURVEY),
+            "code": code,
+            "subject": reference("Patient", response.patient_id),
+            "effectiveDateTime": iso(response.completed_at),
+            "issued": iso(response.created_at),
+            **value,
+            "interpretation": [{"text": response.band}] if response.band else None,
+            "derivedFrom": [reference("QuestionnaireResponse", response.pk)],
+        }
     )
 
 
-def _item(link_id: str, text: str, answer: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"linkId": link_id, "text": text}
+def _item(link_id: str, text: str, answer: Any) -> Json:
+    item: Json = {"linkId": link_id, "text": text}
     if answer is not None:
         item["answer"] = [{"valueInteger": int(answer)}]
     return item
 
 
-def questionnaire_response_resource(response: assessment_models.QuestionnaireResponse) -> QuestionnaireResponse:
+def questionnaire_response_resource(response: assessment_models.QuestionnaireResponse) -> Json:
     """Section scores only (0-5; titles, never the licensed wording). Unanswered sections have no answer."""
     instrument = response.instrument
     answers = list(response.answers or [])
@@ -150,14 +173,17 @@ def questionnaire_response_resource(response: assessment_models.QuestionnaireRes
         ]
     else:
         raise ValueError(f"Unknown instrument {instrument!r}")
-    return QuestionnaireResponse(
-        id=str(response.pk),
-        meta=meta(response.updated_at),
-        questionnaire=codes.questionnaire_url(instrument),
-        status=checked("completed", codes.QUESTIONNAIRE_RESPONSE_STATUS, "QuestionnaireResponse.status"),
-        subject=reference("Patient", response.patient_id),
-        authored=response.completed_at,
-        item=items,
+    return compact(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": str(response.pk),
+            "meta": meta(response.updated_at),
+            "questionnaire": codes.questionnaire_url(instrument),
+            "status": checked("completed", codes.QUESTIONNAIRE_RESPONSE_STATUS, "QuestionnaireResponse.status"),
+            "subject": reference("Patient", response.patient_id),
+            "authored": iso(response.completed_at),
+            "item": items,
+        }
     )
 
 
@@ -200,21 +226,22 @@ def _prescription_text(program: program_models.Program, load: Decimal | None) ->
     return "; ".join(parts) + "."
 
 
-def care_plan_resource(program: program_models.Program) -> CarePlan:
+def care_plan_resource(program: program_models.Program) -> Json:
     """The prescription: weekly frequency and length as a Timing, the load as the activity quantity."""
     region = REGION_LABELS.get(program.region, program.region)
     title = f"{region.capitalize()} extension strengthening program"
     load = program.current_load if program.current_load is not None else program.start_load
     load_unit = codes.UCUM_LOAD.get(program.load_unit)
+    # CarePlan.activity.detail elements in R4 order: `code` before `status`.
     detail = compact(
         {
-            "status": checked(ACTIVITY_STATUS[program.status], codes.CARE_PLAN_ACTIVITY_STATUS, "activity.status"),
             "code": {"text": f"{region.capitalize()} extension strength training on a MedX-type machine"},
+            "status": checked(ACTIVITY_STATUS[program.status], codes.CARE_PLAN_ACTIVITY_STATUS, "activity.status"),
             "scheduledTiming": {
                 "repeat": {
                     "boundsDuration": quantity(program.planned_weeks, codes.UCUM_WEEK),
                     "frequency": program.sessions_per_week,
-                    "period": Decimal(1),
+                    "period": 1,
                     "periodUnit": "wk",
                 }
             },
@@ -223,32 +250,31 @@ def care_plan_resource(program: program_models.Program) -> CarePlan:
             "description": _prescription_text(program, load),
         }
     )
-    period = compact({"start": program.started_at, "end": program.ended_at})
-    return CarePlan(
-        **compact(
-            {
-                "id": str(program.pk),
-                "meta": meta(program.updated_at),
-                "extension": [
-                    {
-                        "url": codes.PROGRAM_STATUS_EXTENSION,
-                        "valueCoding": {
-                            "system": codes.PROGRAM_STATUS_SYSTEM,
-                            "code": program.status,
-                            "display": program.get_status_display(),
-                        },
-                    }
-                ],
-                "status": checked(CARE_PLAN_STATUS[program.status], codes.CARE_PLAN_STATUS, "CarePlan.status"),
-                "intent": "plan",
-                "title": title,
-                "description": _prescription_text(program, load),
-                "subject": reference("Patient", program.patient_id),
-                "period": period or None,
-                "created": program.created_at,
-                "activity": [{"detail": detail}],
-            }
-        )
+    period = compact({"start": iso(program.started_at), "end": iso(program.ended_at)})
+    return compact(
+        {
+            "resourceType": "CarePlan",
+            "id": str(program.pk),
+            "meta": meta(program.updated_at),
+            "extension": [
+                {
+                    "url": codes.PROGRAM_STATUS_EXTENSION,
+                    "valueCoding": {
+                        "system": codes.PROGRAM_STATUS_SYSTEM,
+                        "code": program.status,
+                        "display": program.get_status_display(),
+                    },
+                }
+            ],
+            "status": checked(CARE_PLAN_STATUS[program.status], codes.CARE_PLAN_STATUS, "CarePlan.status"),
+            "intent": "plan",
+            "title": title,
+            "description": _prescription_text(program, load),
+            "subject": reference("Patient", program.patient_id),
+            "period": period or None,
+            "created": iso(program.created_at),
+            "activity": [{"detail": detail}],
+        }
     )
 
 
@@ -257,36 +283,39 @@ def care_plan_resource(program: program_models.Program) -> CarePlan:
 SESSION_STATUS_DISPLAY = {"completed": "Completed", "stopped_early": "Stopped early"}
 
 
-def encounter_resource(session: program_models.TrainingSession) -> Encounter:
+def encounter_resource(session: program_models.TrainingSession) -> Json:
     """A session that took place: always `finished`; a stopped-early set is told by the session-status
     extension (R4 Encounter has no statusReason). The program is linked by the local care-plan
     extension: R4 `Encounter.basedOn` allows ServiceRequest only. Needs `clinic` (its organization).
     """
     status_code = session.status.replace("_", "-")
     region = REGION_LABELS.get(session.program.region, session.program.region) if session.program_id else ""
-    return Encounter(
-        id=str(session.pk),
-        meta=meta(session.updated_at),
-        extension=[
-            {
-                "url": codes.SESSION_STATUS_EXTENSION,
-                "valueCoding": {
-                    "system": codes.SESSION_STATUS_SYSTEM,
-                    "code": status_code,
-                    "display": SESSION_STATUS_DISPLAY.get(session.status, session.status),
+    return compact(
+        {
+            "resourceType": "Encounter",
+            "id": str(session.pk),
+            "meta": meta(session.updated_at),
+            "extension": [
+                {
+                    "url": codes.SESSION_STATUS_EXTENSION,
+                    "valueCoding": {
+                        "system": codes.SESSION_STATUS_SYSTEM,
+                        "code": status_code,
+                        "display": SESSION_STATUS_DISPLAY.get(session.status, session.status),
+                    },
                 },
+                {"url": codes.CARE_PLAN_EXTENSION, "valueReference": reference("CarePlan", session.program_id)},
+            ],
+            "status": checked("finished", codes.ENCOUNTER_STATUS, "Encounter.status"),
+            "class": {
+                "system": codes.V3_ACT_CODE,
+                "code": codes.ENCOUNTER_CLASS_AMB[0],
+                "display": codes.ENCOUNTER_CLASS_AMB[1],
             },
-            {"url": codes.CARE_PLAN_EXTENSION, "valueReference": reference("CarePlan", session.program_id)},
-        ],
-        status=checked("finished", codes.ENCOUNTER_STATUS, "Encounter.status"),
-        class_fhir={
-            "system": codes.V3_ACT_CODE,
-            "code": codes.ENCOUNTER_CLASS_AMB[0],
-            "display": codes.ENCOUNTER_CLASS_AMB[1],
-        },
-        type=[{"text": f"{region.capitalize()} extension strength training session".strip()}],
-        subject=reference("Patient", session.patient_id),
-        period={"start": session.performed_at},
-        location=[{"location": reference("Location", session.clinic_id)}],
-        serviceProvider=reference("Organization", session.clinic.organization_id),
+            "type": [{"text": f"{region.capitalize()} extension strength training session".strip()}],
+            "subject": reference("Patient", session.patient_id),
+            "period": {"start": iso(session.performed_at)},
+            "location": [{"location": reference("Location", session.clinic_id)}],
+            "serviceProvider": reference("Organization", session.clinic.organization_id),
+        }
     )

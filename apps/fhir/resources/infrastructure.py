@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-from fhir.resources.R4B.operationoutcome import OperationOutcome
-from fhir.resources.R4B.resource import Resource
 
 from apps.fhir import codes
-from apps.fhir.resources.base import checked
+from apps.fhir.resources.base import Json, checked, iso
 
 # --- Bundle --------------------------------------------------------------------------------------
 
@@ -27,14 +22,14 @@ def _base_of(self_url: str) -> str:
 
 
 def searchset_bundle(
-    resources: Sequence[Resource],
+    resources: Sequence[Json],
     *,
     total: int,
     self_url: str,
     next_url: str | None = None,
     previous_url: str | None = None,
     base_url: str | None = None,
-) -> Bundle:
+) -> Json:
     """A page of search results. `fullUrl` is `<base_url>/<Type>/<id>`; `base_url` defaults to
     `self_url` without its query and last path segment (right for type-level searches).
     """
@@ -46,30 +41,31 @@ def searchset_bundle(
         links.append({"relation": "previous", "url": previous_url})
     entries = [
         {
-            "fullUrl": f"{base}/{resource.get_resource_type()}/{resource.id}",
+            "fullUrl": f"{base}/{resource['resourceType']}/{resource.get('id')}",
             "resource": resource,
             "search": {"mode": "match"},
         }
         for resource in resources
     ]
-    return Bundle(type="searchset", total=total, link=links, entry=entries or None)
+    bundle: Json = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
+    if entries:
+        bundle["entry"] = entries
+    return bundle
 
 
 # --- OperationOutcome ----------------------------------------------------------------------------
 
 
-def operation_outcome(
-    severity: str, code: str, diagnostics: str, *, expression: Iterable[str] | None = None
-) -> OperationOutcome:
+def operation_outcome(severity: str, code: str, diagnostics: str, *, expression: Iterable[str] | None = None) -> Json:
     """One issue. `code` from IssueType (not-found, invalid, security, forbidden, throttled, …)."""
-    issue: dict[str, Any] = {
+    issue: Json = {
         "severity": checked(severity, codes.ISSUE_SEVERITY, "OperationOutcome.issue.severity"),
         "code": checked(code, codes.ISSUE_TYPE, "OperationOutcome.issue.code"),
         "diagnostics": diagnostics,
     }
     if expression:
         issue["expression"] = list(expression)
-    return OperationOutcome(issue=[issue])
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
 # --- CapabilityStatement -------------------------------------------------------------------------
@@ -94,7 +90,7 @@ DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _search_param(resource_type: str, name: str) -> dict[str, Any]:
+def _search_param(resource_type: str, name: str) -> Json:
     kind, definition = SEARCH_PARAM_DEFINITIONS[name]
     if name == "patient":
         definition = PATIENT_PARAM_DEFINITIONS.get(resource_type, definition)
@@ -108,7 +104,7 @@ def capability_statement(
     search_params: Mapping[str, Iterable[str]] | None = None,
     date: datetime | None = None,
     software_version: str | None = None,
-) -> CapabilityStatement:
+) -> Json:
     """What this server does: exactly `interactions` ({"Patient": ["read", "search-type"], …}).
 
     Search parameters are listed only for types with `search-type`: from `search_params`, else the
@@ -118,23 +114,24 @@ def capability_statement(
     resources = []
     for resource_type, codes_of_type in interactions.items():
         served = [checked(code, codes.TYPE_RESTFUL_INTERACTION, "interaction.code") for code in codes_of_type]
-        resource: dict[str, Any] = {"type": resource_type, "interaction": [{"code": code} for code in served]}
+        resource: Json = {"type": resource_type, "interaction": [{"code": code} for code in served]}
         if "search-type" in served:
             resource["searchParam"] = [_search_param(resource_type, name) for name in params.get(resource_type, ())]
             if not resource["searchParam"]:
                 del resource["searchParam"]
         resources.append(resource)
-    software: dict[str, Any] = {"name": "SpineZone"}
+    software: Json = {"name": "SpineZone"}
     if software_version:
         software["version"] = software_version
-    return CapabilityStatement(
-        status="active",
-        date=date or timezone.now(),
-        publisher="SpineZone",
-        kind="instance",
-        software=software,
-        implementation={"description": "SpineZone FHIR R4 API", "url": base_url},
-        fhirVersion=codes.FHIR_VERSION,
-        format=[codes.FHIR_JSON],
-        rest=[{"mode": "server", "resource": resources}],
-    )
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": iso(date or timezone.now()),
+        "publisher": "SpineZone",
+        "kind": "instance",
+        "software": software,
+        "implementation": {"description": "SpineZone FHIR R4 API", "url": base_url},
+        "fhirVersion": codes.FHIR_VERSION,
+        "format": [codes.FHIR_JSON],
+        "rest": [{"mode": "server", "resource": resources}],
+    }
