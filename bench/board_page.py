@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": ratio(page_stats, base_stats),
         "goal_median_ms": GOAL_MS,
         "table": [
-            table_row(f"today board ({active:,} active)", page_stats, base_stats, goal="≤ 300 ms median", met=met)
+            table_row(f"today board ({active:,} active)", page_stats, base_stats, goal="<= 300 ms median", met=met)
         ],
         "explain": plans,
         "statements": [statement[:160] for statement in statements],

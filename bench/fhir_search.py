@@ -482,7 +482,7 @@ def _results(
     for key, path in searches.items():
         view, base = figures[f"{key} view"], figures[f"{key} baseline"]
         times = ratio(view, base)
-        table.append(table_row(LABELS[key], view, base, goal="≤ 3x", met=times["median"] <= GOAL_RATIO))
+        table.append(table_row(LABELS[key], view, base, goal="<= 3x", met=times["median"] <= GOAL_RATIO))
         per_search[key] = {
             "path": path,
             "queries": len(captured[key].statements),

@@ -113,17 +113,17 @@ def number(value: float | None, unit: str = "") -> str:
 
 def print_table(rows: list[dict[str, Any]], lines: list[dict[str, Any]], sizes: list[int]) -> None:
     print("\n" + "=" * 118)
+    # Times in ms; a throughput's unit is in its label, and its p95 column holds its slowest round.
     header = f"{'figure':44}{'size':>6}{'median':>10}{'p95':>10}{'base med':>10}{'base p95':>10}{'ratio':>8}  goal"
     print(header)
     print("-" * 118)
     for row in rows:
-        unit = "" if row["unit"] == "ms" else f" {row['unit']}"
         ratio = "-" if row["ratio_median"] is None else f"{row['ratio_median']:.2f}x"
         verdict = "met" if row["met"] else "MISSED"
         print(
             f"{row['label'][:44]:44}{label(row['size']):>6}{number(row['median']):>10}{number(row['p95']):>10}"
             f"{number(row['baseline_median']):>10}{number(row['baseline_p95']):>10}{ratio:>8}"
-            f"  {row['goal']}{unit}: {verdict}"
+            f"  {row['goal']}: {verdict}"
         )
     print("\ngrowth (median ms at each size; x = against the smallest size; goal <= 1.5x where marked)")
     for line in lines:
