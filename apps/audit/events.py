@@ -91,15 +91,15 @@ def record(*, action: Action | str, obj: Audited, actor: Any) -> Event:
 
 
 def record_reads(*, objs: Iterable[Audited], actor: Any) -> int:
-    """One read event per row shown (a list page, a search, an autocomplete): one INSERT per kind of row.
+    """One read event per row shown (a list page, a search, an autocomplete), in one INSERT.
 
     Through the row path rather than Event objects and bulk_create: on the today board's 288 rows the
     objects and Django's INSERT compiler cost 30 ms more than the INSERT (bench/board_page.py).
     """
-    by_type: dict[str, list[tuple[Any, Subject]]] = {}
-    for obj in objs:
-        by_type.setdefault(obj._meta.label_lower, []).append((str(obj.pk), obj.audit_subject()))  # type: ignore[attr-defined]
-    return sum(record_row_reads(object_type=label, rows=rows, actor=actor) for label, rows in by_type.items())
+    shown = list(objs)
+    rows = [(obj.pk, obj.audit_subject()) for obj in shown]
+    kinds = [obj._meta.label_lower for obj in shown]  # type: ignore[attr-defined]
+    return record_row_reads(object_type=kinds, rows=rows, actor=actor)
 
 
 _ROW_READ_COLUMNS = (
@@ -107,10 +107,10 @@ _ROW_READ_COLUMNS = (
     "action",
     "actor",
     "actor_label",
-    "object_type",
     "channel",
     "request_id",
     "ip_address",
+    "object_type",  # from here on, one value per row
     "organization",
     "clinic",
     "patient",
@@ -118,17 +118,23 @@ _ROW_READ_COLUMNS = (
 )
 
 
-def record_row_reads(*, object_type: str, rows: Sequence[tuple[Any, Subject]], actor: Any) -> int:
+ObjectTypes = str | Sequence[str]
+
+
+def record_row_reads(*, object_type: ObjectTypes, rows: Sequence[tuple[Any, Subject]], actor: Any) -> int:
     """Read events for rows a hot list page read as values, not model instances: one INSERT.
 
     The same events `record_reads` writes, without building an Event per row: on a 100-row API
     page that construction and Django's bulk INSERT compiler cost more than the page's own query.
-    `rows` holds (object id, subject) pairs; `object_type` is the rows' `app_label.model`.
+    `rows` holds (object id, subject) pairs; `object_type` is the rows' `app_label.model`, or one
+    per row for a page that shows several kinds (a FHIR Observation search: tests and scores).
     """
     return record_row_events(action=Action.READ, object_type=object_type, rows=rows, actor=actor)
 
 
-def record_row_events(*, action: Action, object_type: str, rows: Sequence[tuple[Any, Subject]], actor: Any) -> int:
+def record_row_events(
+    *, action: Action, object_type: ObjectTypes, rows: Sequence[tuple[Any, Subject]], actor: Any
+) -> int:
     """One event per row for rows a bulk statement wrote or read (INSERT ... SELECT, UPDATE ... WHERE).
 
     Code that changes many rows in one statement audits them here, in the same transaction.
@@ -144,7 +150,6 @@ def record_row_events(*, action: Action, object_type: str, rows: Sequence[tuple[
         Action(action).value,
         None if who["actor"] is None else who["actor"].pk,
         who["actor_label"],
-        object_type,
         origin.channel,
         origin.request_id,
         origin.ip_address,
@@ -155,17 +160,17 @@ def record_row_events(*, action: Action, object_type: str, rows: Sequence[tuple[
     table, columns = quote(Event._meta.db_table), ", ".join(quote(field.column) for field in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Four arrays rather than 1,200 placeholders: Django's psycopg cursor binds parameters
+            # Five arrays rather than 1,200 placeholders: Django's psycopg cursor binds parameters
             # client-side, and splitting and quoting a 100-row VALUES list costs more than the INSERT.
             # psycopg adapts the ids (ints, UUIDs, text) itself.
             arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields[len(shared) :])
             select = ", ".join(["%s"] * len(constant) + ["v.*"])
             sql = f"INSERT INTO {table} ({columns}) SELECT {select} FROM unnest({arrays}) AS v"  # noqa: S608
-            cursor.execute(sql, [*constant, *_row_columns(rows)])
+            cursor.execute(sql, [*constant, *_row_columns(rows, object_type)])
         else:
             varying = [
                 [field.get_db_prep_value(value, connection) for value in values]
-                for field, values in zip(fields[len(shared) :], _row_columns(rows), strict=True)
+                for field, values in zip(fields[len(shared) :], _row_columns(rows, object_type), strict=True)
             ]
             row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             params = [value for values in zip(*varying, strict=True) for value in (*constant, *values)]
@@ -173,9 +178,13 @@ def record_row_events(*, action: Action, object_type: str, rows: Sequence[tuple[
     return len(rows)
 
 
-def _row_columns(rows: Sequence[tuple[Any, Subject]]) -> tuple[list[Any], ...]:
-    """(organization ids, clinic ids, patient ids, object ids) of the rows, column by column."""
+def _row_columns(rows: Sequence[tuple[Any, Subject]], object_type: ObjectTypes) -> tuple[list[Any], ...]:
+    """(object types, organization ids, clinic ids, patient ids, object ids) of the rows, column by column."""
+    kinds = [object_type] * len(rows) if isinstance(object_type, str) else list(object_type)
+    if len(kinds) != len(rows):
+        raise ValueError(f"{len(kinds)} object types for {len(rows)} rows")
     return (
+        kinds,
         [subject.organization_id for _, subject in rows],
         [subject.clinic_id for _, subject in rows],
         [subject.patient_id for _, subject in rows],

@@ -93,11 +93,7 @@ def page_resources(page: Page) -> list[Json]:
 def record_page_reads(page: Page, actor: Any) -> None:
     """One read event per resource shown, naming its patient, clinic and organization.
 
-    Through the row path (no Event object per row): one INSERT per table the page shows.
+    Through the row path (no Event object per row): one INSERT, whichever tables the page shows.
     """
-    for rows in _by_source(page).values():
-        events.record_row_reads(
-            object_type=rows[0]._meta.label_lower,
-            rows=[(row.pk, row.audit_subject()) for row in rows],
-            actor=actor,
-        )
+    rows = [row for _source, row in page.shown]
+    events.record_reads(objs=rows, actor=actor)

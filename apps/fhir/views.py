@@ -14,7 +14,7 @@ Decisions:
 - Paging: `_count` (default 20, capped at 100) and an opaque keyset cursor `_page` in the `next`
   link, newest first. `total` is the number of matches of the whole search.
 - Every resource about a patient that a response carries writes one read audit event (reads via
-  `record`; a search page through the row path, `record_row_reads`, one INSERT per table shown).
+  `record`; a search page through the row path, one INSERT whichever tables it shows).
   Organization and Location carry no patient data and are not audited.
 - The builders (`apps.fhir.mapping`) return the JSON itself, as plain dicts; the views hand it to the
   renderer unchanged. The R4 models validate it in the tests, not on the request path.
