@@ -152,7 +152,7 @@ FROM episodes
 """
 
 # Session s of a program: two a week, 3 then 4 days apart (never under 48 h), at the time of day of its last.
-SESSION_ROW = "p.i * 64 + p.k * 32 + s"  # a number of its own for every session of the network
+SESSION_ROW = "p.i::bigint * 64 + p.k * 32 + s"  # a number of its own for every session of the network
 SESSION_AT = "p.started_at + make_interval(days => 7 * (s / 2) + 3 * (s %% 2))"
 
 
@@ -234,7 +234,7 @@ CROSS JOIN LATERAL unnest(CASE WHEN p.region = 'lumbar' THEN ARRAY[72, 60, 48, 3
     ELSE ARRAY[126, 108, 90, 72, 54, 36, 18, 0] END) AS a(angle)
 """
 
-ITEM_ROW = "p.i * 4096 + p.k * 2048 + q * 16 + item"  # one number per questionnaire item of the network
+ITEM_ROW = "p.i::bigint * 4096 + p.k * 2048 + q * 16 + item"  # one number per questionnaire item of the network
 # ODI (lumbar) or NDI (cervical) every 14 days of a program, ten items easing as the weeks pass.
 QUESTIONNAIRES = f"""
 INSERT INTO assessments_questionnaireresponse (id, patient_id, clinic_id, recorded_by_id, instrument, completed_at,
