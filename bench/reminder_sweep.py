@@ -50,6 +50,7 @@ QUIET = f"""CASE
 QUIET_END = f"""((CASE WHEN {LOCAL}::time < c.quiet_hours_end THEN {LOCAL}::date ELSE {LOCAL}::date + 1 END)
     + c.quiet_hours_end) AT TIME ZONE c.timezone"""
 
+ROUND = 10_000  # rows a sweep makes per kind and round, as the service's batch
 # Built from this module's constants only (no input reaches these f-strings).
 MATERIALISE = f"""
 WITH due AS (
@@ -63,7 +64,7 @@ WITH due AS (
       AND NOT EXISTS (SELECT 1 FROM reminders_reminder r WHERE r.patient_id = p.patient_id AND r.program_id = p.id
                       AND r.kind = %(kind)s AND r.due_at = p.{{due}})
     ORDER BY p.{{due}}, p.id
-    LIMIT 10000
+    LIMIT {ROUND}
 ), made AS (
     INSERT INTO reminders_reminder (id, patient_id, program_id, clinic_id, kind, channel, due_at, scheduled_for,
                                     state, cancel_reason, attempts, message_id, last_error, created_at, updated_at)
@@ -101,7 +102,7 @@ WHERE p.status = 'active' AND p.next_due_at <= %(now)s AND p.next_due_at > %(now
   AND p.last_completed_at IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM reminders_reminder r WHERE r.patient_id = p.patient_id AND r.program_id = p.id
                   AND r.kind = 'session_due' AND r.due_at = p.next_due_at)
-ORDER BY p.next_due_at, p.id LIMIT 10000"""  # noqa: S608
+ORDER BY p.next_due_at, p.id LIMIT {ROUND}"""  # noqa: S608
 
 # --- Data ---------------------------------------------------------------------------------------------
 
