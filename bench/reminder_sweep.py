@@ -202,10 +202,10 @@ def raw_select(conn: Any, batch: dict[str, Any]) -> float:
         return time.perf_counter() - start
 
 
-def explain_in_batch(conn: Any, batch: dict[str, Any], sql: str, params: dict[str, Any], before: str = "") -> str:
+def explain_after_tick(conn: Any, batch: dict[str, Any], sql: str, params: dict[str, Any]) -> str:
+    """The plan of `sql` with a first tick's rows in place (rows to enqueue exist), all rolled back."""
     with conn.transaction(force_rollback=True):
-        if before:
-            raw_tick(conn, batch["now"] - timedelta(minutes=1))  # rows to enqueue exist, as in a first tick
+        raw_tick(conn, batch["now"] - timedelta(minutes=1))
         return explain(conn, sql, params)
 
 
@@ -305,9 +305,9 @@ def measure(conn: Any, made: Any, batch: dict[str, Any], args: Any) -> int:
     print(f"goal: sweep <= {GOAL:.0f}x its baseline")
 
     plans = {
-        "due programs (select)": explain_in_batch(conn, batch, SELECT_DUE, batch),
-        "rows to enqueue": explain_in_batch(
-            conn, batch, TO_ENQUEUE, {"now": made.anchor, "requeue": made.anchor, "limit": 2000}, before="tick"
+        "due programs (select)": explain(conn, SELECT_DUE, batch),
+        "rows to enqueue": explain_after_tick(
+            conn, batch, TO_ENQUEUE, {"now": made.anchor, "requeue": made.anchor, "limit": 2000}
         ),
     }
     for label, plan in plans.items():
