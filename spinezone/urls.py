@@ -29,7 +29,7 @@ urlpatterns = [
     path("health/", HealthView.as_view(checks=[Database, Cache]), name="health"),
     path("accounts/", include("allauth.urls")),  # sign-in, sign-out, password reset, two-factor
     path("admin/", admin.site.urls),
-    path("api/", include("apps.api.urls")),
+    path("api/", include("spinezone.api_urls")),
     path("fhir/R4/", include("apps.fhir.urls")),
     path("r/", include("apps.reminders.urls")),  # patients: one-click unsubscribe from reminder emails
     path("", include("apps.web.urls")),  # the staff UI: sign-in, board, patients, charts
@@ -37,7 +37,7 @@ urlpatterns = [
 
 # No trace or SQL in any error body: JSON in the API's error shape under /api/, an
 # OperationOutcome under /fhir/, our pages elsewhere (templates/400.html ... 500.html).
-handler400 = "apps.accounts.errors.bad_request"
-handler403 = "apps.accounts.errors.permission_denied"
-handler404 = "apps.accounts.errors.page_not_found"
-handler500 = "apps.accounts.errors.server_error"
+handler400 = "spinezone.errors.bad_request"
+handler403 = "spinezone.errors.permission_denied"
+handler404 = "spinezone.errors.page_not_found"
+handler500 = "spinezone.errors.server_error"

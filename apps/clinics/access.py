@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.clinics.models import Clinic, Membership, OrganizationAdmin, Role
+from apps.clinics.models import Clinic, Machine, Membership, OrganizationAdmin, Role
 
 _ROLES_ATTR = "_spinezone_roles"
 _ORGANIZATIONS_ATTR = "_spinezone_administered_organizations"
@@ -100,6 +100,10 @@ def restrict(queryset: QuerySet, clinic_ids: frozenset[int] | None, clinic_field
 
 def clinics_for_user(user: Any) -> QuerySet[Clinic]:
     return restrict(Clinic.objects.select_related("organization"), visible_clinic_ids(user), "id")
+
+
+def machines_for_user(user: Any) -> QuerySet[Machine]:
+    return restrict(Machine.objects.all(), visible_clinic_ids(user))
 
 
 def access_clinic(user: Any, clinic_id: Any) -> Clinic:

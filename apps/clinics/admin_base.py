@@ -20,8 +20,18 @@ from django.http import Http404, HttpRequest
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 
 from apps.audit import events
-from apps.clinics.access import administered_organization_ids, restrict, visible_clinic_ids
-from apps.clinics.models import Organization
+from apps.clinics.access import (
+    administered_organization_ids,
+    clinics_for_user,
+    machines_for_user,
+    restrict,
+    visible_clinic_ids,
+)
+from apps.clinics.models import Clinic, Machine, Organization
+
+# The clinics app's own rows come through the gate's lookups (its models know nothing of the gate);
+# every other clinic-owned model answers `for_user` on its queryset.
+GATE_LOOKUPS = {Clinic: clinics_for_user, Machine: machines_for_user}
 
 
 def holds_patient_data(obj: Any) -> bool:
@@ -112,11 +122,13 @@ class ClinicScopedAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.remote_field.model
-        if hasattr(related._default_manager, "for_user"):
+        if related in GATE_LOOKUPS or hasattr(related._default_manager, "for_user"):
             kwargs["queryset"] = self.choices_for(db_field.name, related, request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def choices_for(self, field_name: str, related: Any, request: HttpRequest) -> QuerySet:
+        if related in GATE_LOOKUPS:
+            return GATE_LOOKUPS[related](request.user)
         return related._default_manager.for_user(request.user)
 
 

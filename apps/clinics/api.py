@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.permissions import ActionPermission
-from apps.api.views import ScopedGenericAPIView
-from apps.clinics.access import access_clinic
+from apps.clinics.access import access_clinic, clinics_for_user
+from apps.clinics.api_base import ScopedGenericAPIView
 from apps.clinics.models import Clinic
 
 
@@ -55,7 +55,7 @@ class ClinicListView(ScopedGenericAPIView):
     def get_queryset(self) -> QuerySet[Clinic]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
             return Clinic.objects.none()
-        return Clinic.objects.for_user(self.request.user)
+        return clinics_for_user(self.request.user)
 
     @extend_schema(operation_id="clinics_list", responses=ClinicOutput(many=True))
     def get(self, request: Request) -> Response:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import zoneinfo
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,13 +30,6 @@ class Organization(models.Model):
         return Subject(organization_id=self.pk, clinic_id=None, patient_id=None)
 
 
-class ClinicQuerySet(models.QuerySet["Clinic"]):
-    def for_user(self, user: Any) -> ClinicQuerySet:
-        from apps.clinics.access import restrict, visible_clinic_ids
-
-        return restrict(self, visible_clinic_ids(user), "id")
-
-
 class Clinic(models.Model):
     """A site (FHIR Location). Due times and quiet hours are computed in its time zone."""
 
@@ -57,8 +49,6 @@ class Clinic(models.Model):
     quiet_hours_end = models.TimeField(default="08:00", help_text="…until this local time.")
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ClinicQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization__name", "name"]
@@ -111,13 +101,6 @@ MACHINE_DEFAULTS: dict[str, dict] = {
 }
 
 
-class MachineQuerySet(models.QuerySet["Machine"]):
-    def for_user(self, user: Any) -> MachineQuerySet:
-        from apps.clinics.access import restrict, visible_clinic_ids
-
-        return restrict(self, visible_clinic_ids(user))
-
-
 class Machine(models.Model):
     """An extension machine (FHIR Device) at one clinic."""
 
@@ -135,8 +118,6 @@ class Machine(models.Model):
     max_load = models.DecimalField(max_digits=7, decimal_places=2)
     test_angles = models.JSONField(help_text="Standard isometric test angles in degrees, highest first.")
     is_active = models.BooleanField(default=True)
-
-    objects = MachineQuerySet.as_manager()
 
     class Meta:
         ordering = ["clinic__name", "kind", "name"]

@@ -46,11 +46,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.renderers import ORJSONRenderer
-from apps.api.views import ScopedAPIView
 from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
 from apps.audit import events
-from apps.clinics.access import visible_clinic_ids
-from apps.clinics.models import Clinic, Organization
+from apps.clinics.access import clinics_for_user, visible_clinic_ids
+from apps.clinics.api_base import ScopedAPIView
+from apps.clinics.models import Organization
 from apps.fhir import codes, mapping, search
 from apps.fhir.mapping import Json
 from apps.fhir.resources.administrative import PATIENT_FIELDS
@@ -224,7 +224,7 @@ def read_location(user: Any, pk: str) -> tuple[Json, None]:
         key = int(pk)
     except ValueError:
         raise Http404 from None
-    return mapping.location_resource(_one(Clinic.objects.for_user(user), key)), None
+    return mapping.location_resource(_one(clinics_for_user(user), key)), None
 
 
 def read_patient(user: Any, pk: str) -> tuple[Json, Model]:

@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response, etag_of
 from apps.api.permissions import ActionPermission
-from apps.api.views import ScopedGenericAPIView
 from apps.audit import events
+from apps.clinics.access import clinics_for_user
+from apps.clinics.api_base import ScopedGenericAPIView
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, Sex
 from apps.patients.selectors import access_patient, patient_get, patient_list
@@ -89,7 +90,7 @@ class PatientInput(serializers.Serializer):
         request = self.context.get("request")
         if request is not None:
             # A clinic outside the caller's clinics reads as "does not exist", like a wrong id.
-            self.fields["clinic"].queryset = Clinic.objects.for_user(request.user)
+            self.fields["clinic"].queryset = clinics_for_user(request.user)
 
 
 class PatientFilter(django_filters.FilterSet):

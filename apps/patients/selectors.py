@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django_scopes import scopes_disabled
 
@@ -34,6 +34,18 @@ def patient_get(*, user: Any, patient_id: Any) -> Patient:
     patient = access_patient(user=user, patient_id=patient_id)
     events.record(action=events.Action.READ, obj=patient, actor=user)
     return patient
+
+
+def record_get(model: type[Model], user: Any, record_id: uuid.UUID, *related: str, audit: bool = True) -> Any:
+    """A row of a patient's record (a test, a session...) through the gate: 404 outside the caller's
+    clinics or when its patient is deleted; audited as a read unless the caller audits it itself."""
+    row = model.objects.for_user(user).select_related("patient").prefetch_related(*related).filter(pk=record_id).first()
+    if row is None:
+        raise Http404("Not found.")
+    access_patient(user=user, patient_id=row.patient_id)  # a deleted patient's record is gone too
+    if audit:
+        events.record(action=events.Action.READ, obj=row, actor=user)
+    return row
 
 
 def mrn_in_use(*, organization_id: int, mrn: str, exclude_id: Any = None) -> bool:

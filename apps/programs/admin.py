@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS, fmt
+from apps.clinics.access import machines_for_user
 from apps.clinics.admin_base import PatientDataAdmin, ServiceAdmin, refusal_text
 from apps.clinics.models import Machine
 from apps.programs import flags, services
@@ -136,7 +137,7 @@ class TrainingSessionAdmin(SessionColumns, RecordAdmin):
             programs = Program.objects.for_user(request.user).open().filter(patient__deleted_at__isnull=True)
             return programs.select_related("patient", "clinic")
         if related is Machine:
-            return Machine.objects.for_user(request.user).filter(is_active=True).select_related("clinic")
+            return machines_for_user(request.user).filter(is_active=True).select_related("clinic")
         return super().choices_for(field_name, related, request)
 
     @admin.display(description="range of motion")
@@ -395,7 +396,7 @@ class StrengthTestAdmin(RecordAdmin):
 
     def choices_for(self, field_name: str, related: Any, request: HttpRequest) -> QuerySet:
         if related is Machine:
-            return Machine.objects.for_user(request.user).filter(is_active=True).select_related("clinic")
+            return machines_for_user(request.user).filter(is_active=True).select_related("clinic")
         return super().choices_for(field_name, related, request)
 
     @admin.display(description="range of motion reached")

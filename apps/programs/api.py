@@ -19,13 +19,13 @@ from rest_framework.response import Response
 
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
-from apps.api.fields import ClinicianField
 from apps.api.permissions import ActionPermission
-from apps.api.records import record_get
-from apps.api.views import ScopedGenericAPIView
 from apps.audit import events
+from apps.clinics.access import machines_for_user
+from apps.clinics.api_base import ClinicianField, ScopedGenericAPIView
 from apps.clinics.models import Machine
 from apps.patients.api import IDEMPOTENCY_HEADER
+from apps.patients.selectors import record_get
 from apps.programs.models import (
     Flag,
     FlagKind,
@@ -213,7 +213,7 @@ class SessionInput(serializers.Serializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            self.fields["machine"].queryset = Machine.objects.for_user(request.user)
+            self.fields["machine"].queryset = machines_for_user(request.user)
 
 
 class _ListView(ScopedGenericAPIView):

@@ -23,10 +23,7 @@ from rest_framework.response import Response
 
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
-from apps.api.fields import ClinicianField
 from apps.api.permissions import ActionPermission
-from apps.api.records import record_get
-from apps.api.views import ScopedGenericAPIView
 from apps.assessments import selectors
 from apps.assessments.models import (
     Instrument,
@@ -36,10 +33,12 @@ from apps.assessments.models import (
     TorqueUnit,
 )
 from apps.audit import events
+from apps.clinics.access import machines_for_user
+from apps.clinics.api_base import ClinicianField, ScopedGenericAPIView
 from apps.clinics.models import Machine
 from apps.patients.api import IDEMPOTENCY_HEADER
 from apps.patients.models import Region
-from apps.patients.selectors import access_patient, patient_get
+from apps.patients.selectors import access_patient, patient_get, record_get
 from apps.programs.services import questionnaire_record_for_program, strength_test_record_for_program
 
 
@@ -130,7 +129,7 @@ class StrengthTestInput(serializers.Serializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            self.fields["machine"].queryset = Machine.objects.for_user(request.user)
+            self.fields["machine"].queryset = machines_for_user(request.user)
 
     def to_service(self) -> dict[str, Any]:
         data = dict(self.validated_data)

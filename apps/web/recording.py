@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.assessments.models import Instrument
 from apps.assessments.scoring import fmt
+from apps.clinics.access import machines_for_user
 from apps.clinics.models import Clinic, Machine
 from apps.patients.models import Patient, RedFlagScreen, Region
 from apps.patients.selectors import patient_get
@@ -61,7 +62,7 @@ def _open_programs(patient: Patient) -> list[Program]:
 
 def _machines(user: Any, patient: Patient) -> QuerySet[Machine]:
     """Active machines of the patient's organization at the clinics this user works in."""
-    machines = Machine.objects.for_user(user).filter(is_active=True, clinic__organization_id=patient.organization_id)
+    machines = machines_for_user(user).filter(is_active=True, clinic__organization_id=patient.organization_id)
     return machines.select_related("clinic").order_by("clinic__name", "kind", "name")
 
 

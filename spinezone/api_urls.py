@@ -1,3 +1,6 @@
+"""The API's URL map: composes the apps' API views under /api/ (namespace `api`). Each app's views live in
+its own `api.py`; this map and `spinezone/urls.py` are the only modules that import them all."""
+
 from __future__ import annotations
 
 from django.urls import path, re_path
