@@ -8,6 +8,13 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.api.errors import not_found
+from apps.assessments.api import (
+    ProgressView,
+    QuestionnaireDetailView,
+    QuestionnaireListView,
+    StrengthTestDetailView,
+    StrengthTestListView,
+)
 from apps.clinics.api import ClinicDetailView, ClinicListView
 from apps.patients.api import PatientDetailView, PatientListView
 from apps.programs.api import (
@@ -16,13 +23,6 @@ from apps.programs.api import (
     ProgramListView,
     ProgramSessionListView,
     SessionListView,
-)
-from apps.programs.assessments_api import (
-    ProgressView,
-    QuestionnaireDetailView,
-    QuestionnaireListView,
-    StrengthTestDetailView,
-    StrengthTestListView,
 )
 
 app_name = "api"

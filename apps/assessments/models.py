@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django_scopes import ScopedManager
 
 from apps.assessments import scoring
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 from apps.clinics.access import restrict, visible_clinic_ids
 from apps.patients.models import Region
 

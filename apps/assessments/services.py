@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from apps.assessments import scoring
+from apps.assessments import scoring, signals
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest, StrengthTestPoint, TorqueUnit
 from apps.audit import events
 from apps.clinics.access import access_clinic
@@ -227,6 +227,7 @@ def strength_test_record(
     for point in stored:
         point.test = test
     StrengthTestPoint.objects.bulk_create(stored)
+    signals.strength_test_recorded.send(sender=StrengthTest, test=test, actor=actor)
     events.record(action=events.Action.CREATE, obj=test, actor=actor)
     return test
 
@@ -288,5 +289,6 @@ def questionnaire_record(
         band=score.band or "",
         answered=score.answered,
     )
+    signals.questionnaire_recorded.send(sender=QuestionnaireResponse, response=response, actor=actor)
     events.record(action=events.Action.CREATE, obj=response, actor=actor)
     return response

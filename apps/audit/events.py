@@ -7,7 +7,6 @@ rolls back, so does its event, and a change can never commit without one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import connection, models
@@ -15,15 +14,7 @@ from django.utils import timezone
 
 from apps.audit.context import current_origin
 from apps.audit.models import Action, Event
-
-
-@dataclass(frozen=True)
-class Subject:
-    """The tenancy coordinates of an audited row."""
-
-    organization_id: int | None
-    clinic_id: int | None
-    patient_id: Any | None
+from apps.audit.subjects import Subject
 
 
 class Audited(Protocol):

@@ -3,11 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from apps.audit.models import Action
-from apps.audit.selectors import ReportFilters, report_clinic_ids
-from apps.clinics.access import restrict
-from apps.clinics.models import Clinic
+from apps.audit.selectors import ReportFilters
 
 
 class ReportForm(forms.Form):
@@ -17,7 +16,7 @@ class ReportForm(forms.Form):
     actor = forms.CharField(
         required=False, max_length=150, label="User or partner", help_text="A username, or partner:<name>."
     )
-    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False)
+    clinic = forms.ModelChoiceField(queryset=None, required=False)  # the reader's clinics, given at init
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
     since = forms.DateTimeField(
         required=False, label="From (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -26,9 +25,8 @@ class ReportForm(forms.Form):
         required=False, label="Until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
-    def __init__(self, data: Any, *, user: Any) -> None:
+    def __init__(self, data: Any, *, clinics: QuerySet) -> None:
         super().__init__(data)
-        clinics = restrict(Clinic.objects.order_by("name"), report_clinic_ids(user), "id")
         self.fields["clinic"].queryset = clinics  # type: ignore[attr-defined]
 
     def filters(self) -> ReportFilters | None:

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-if TYPE_CHECKING:
-    from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 
 
 class Action(models.TextChoices):
@@ -103,6 +100,4 @@ class Event(models.Model):
 
     def audit_subject(self) -> Subject:
         """Reading the trail is audited too: an event names a patient, who it concerns."""
-        from apps.audit.events import Subject
-
         return Subject(organization_id=self.organization_id, clinic_id=self.clinic_id, patient_id=self.patient_id)

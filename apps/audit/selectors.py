@@ -1,16 +1,15 @@
-"""The audit report: which events a reader may see, filtered. The admin and any UI page share it."""
+"""The audit report's filters over the trail. Which clinics a reader may see is the gate's answer
+(`apps.clinics.access.report_clinic_ids`), passed in: the audit app knows no app above it."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import QuerySet
 
 from apps.audit.models import Event
-from apps.clinics.access import administered_clinic_ids
 
 
 @dataclass(frozen=True)
@@ -21,21 +20,6 @@ class ReportFilters:
     action: str = ""
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
-
-
-def report_clinic_ids(user: Any) -> frozenset[int] | None:
-    """Clinics whose trail this user may read: those they administer (`None`: all, a superuser).
-
-    Clinicians and partner tokens read none. Events that name no clinic (refused attempts, failed
-    sign-ins, exports) are for superusers only: nothing ties them to one clinic's administrators.
-    """
-    if getattr(user, "is_partner", False):
-        return frozenset()
-    return administered_clinic_ids(user)
-
-
-def events_for_reader(user: Any) -> QuerySet[Event]:
-    return Event.objects.for_clinics(report_clinic_ids(user))
 
 
 def filter_events(events: QuerySet[Event], filters: ReportFilters) -> QuerySet[Event]:
@@ -50,6 +34,6 @@ def filter_events(events: QuerySet[Event], filters: ReportFilters) -> QuerySet[E
     return events.filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
 
 
-def event_report(*, user: Any, filters: ReportFilters) -> QuerySet[Event]:
-    """The reader's events matching the filters, newest first."""
-    return filter_events(events_for_reader(user), filters).order_by("-occurred_at", "-id")
+def event_report(*, clinic_ids: frozenset[int] | None, filters: ReportFilters) -> QuerySet[Event]:
+    """Events of these clinics (`None`: all) matching the filters, newest first."""
+    return filter_events(Event.objects.for_clinics(clinic_ids), filters).order_by("-occurred_at", "-id")

@@ -65,6 +65,17 @@ def administered_clinic_ids(user: Any) -> frozenset[int] | None:
     return clinic_ids_with_role(user, frozenset({Role.CLINIC_ADMIN, ORGANIZATION_ADMIN}))
 
 
+def report_clinic_ids(user: Any) -> frozenset[int] | None:
+    """Clinics whose audit trail this user may read: those they administer (`None`: all, a superuser).
+
+    Clinicians and partner tokens read none. Events that name no clinic (refused attempts, failed
+    sign-ins, exports) are for superusers only: nothing ties them to one clinic's administrators.
+    """
+    if getattr(user, "is_partner", False):
+        return frozenset()
+    return administered_clinic_ids(user)
+
+
 def administered_organization_ids(user: Any) -> frozenset[int] | None:
     if _signed_in(user) and user.is_superuser:
         return None

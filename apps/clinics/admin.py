@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from apps.clinics import admin_audit  # noqa: F401  (registers the audit report)
 from apps.clinics.access import administered_clinic_ids, administered_organization_ids, restrict
 from apps.clinics.admin_base import ClinicScopedAdmin, ScopedAdmin, organization_choices
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin

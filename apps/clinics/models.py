@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 from apps.clinics.validators import validate_iana_timezone
 
 

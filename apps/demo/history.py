@@ -19,6 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from apps.assessments import services as assessment_services
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.clinics.models import Clinic, Machine, Role
 from apps.demo import measures
@@ -144,7 +145,7 @@ class PatientHistory:
 
     def test(self, at: datetime, factor: float) -> StrengthTest:
         before = round(self.pain.level(self.plan.week_of(at)))
-        return services.strength_test_record_for_program(
+        return assessment_services.strength_test_record(
             actor=self.cast.therapist,
             patient=self.patient,
             machine=self.machine,
@@ -164,7 +165,7 @@ class PatientHistory:
         self._questionnaire(Instrument.PAIN_NRS, round(self.pain.level(week)), at + timedelta(minutes=2))
 
     def _questionnaire(self, instrument: str, answers: Any, at: datetime) -> None:
-        services.questionnaire_record_for_program(
+        assessment_services.questionnaire_record(
             actor=self.cast.desk, patient=self.patient, instrument=instrument, answers=answers, completed_at=at
         )
 

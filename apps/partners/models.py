@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 
 TOKEN_LIFETIME = timedelta(days=365)
 

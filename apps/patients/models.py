@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django_scopes import ScopedManager
 
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 from apps.clinics.access import restrict, visible_clinic_ids
 from apps.patients.screening import CLEAR, REFER
 

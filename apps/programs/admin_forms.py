@@ -19,11 +19,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
 
+from apps.assessments import services as assessment_services
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS, fmt
 from apps.clinics.admin_base import ServiceForm
 from apps.clinics.models import Clinic, Machine
-from apps.programs import rules, services, sessions
+from apps.programs import progression, schedule, services, sessions
 from apps.programs.models import Program, TrainingSession
 
 # --- Clinic time -----------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ def wall_clock(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def at_clinic(typed: datetime, tz: ZoneInfo) -> datetime:
     """A time the form read in the server's zone, read again as the clinic's wall clock."""
-    return rules.localise(timezone.make_naive(typed), tz)
+    return schedule.localise(timezone.make_naive(typed), tz)
 
 
 # --- Training session ------------------------------------------------------------------------------
@@ -63,14 +64,14 @@ def program_label(program: Program) -> str:
     return f"{program.patient} — {program.get_region_display()}, {program.get_status_display().lower()}"
 
 
-def proposal_text(program: Program, proposal: rules.Proposal | None = None) -> str:
+def proposal_text(program: Program, proposal: progression.Proposal | None = None) -> str:
     load, reason = (proposal.load, proposal.reason) if proposal else (program.proposed_load, program.proposal_reason)
     if load is None:
         return f"No load proposed — {reason}" if reason else ""
     return f"Proposed: {fmt(load)} {program.get_load_unit_display()} — {reason}"
 
 
-def proposal_now(program: Program, machine: Machine | None) -> tuple[rules.Proposal | None, str]:
+def proposal_now(program: Program, machine: Machine | None) -> tuple[progression.Proposal | None, str]:
     """What a session recorded now would be proposed (after a gap: 90 %, or a retest first)."""
     if machine is None:
         return None, proposal_text(program)
@@ -195,7 +196,7 @@ def parse_points(text: str) -> list[tuple[int, Decimal]]:
 
 
 class StrengthTestAddForm(ServiceForm):
-    """An isometric test, recorded by `strength_test_record_for_program` (which updates the program)."""
+    """An isometric test, recorded by `assessments.services.strength_test_record` (its signal updates the program)."""
 
     points = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -222,7 +223,7 @@ class StrengthTestAddForm(ServiceForm):
 
     def perform(self, actor: Any) -> StrengthTest:
         given = {name: self.cleaned_data[name] for name in [*TEST_INPUTS, "points"]}
-        return services.strength_test_record_for_program(actor=actor, **given)
+        return assessment_services.strength_test_record(actor=actor, **given)
 
 
 # --- Questionnaire ---------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ class QuestionnaireAddForm(ServiceForm, SectionScores):
 
     def perform(self, actor: Any) -> QuestionnaireResponse:
         data = self.cleaned_data
-        return services.questionnaire_record_for_program(
+        return assessment_services.questionnaire_record(
             actor=actor,
             patient=data["patient"],
             instrument=data["instrument"],

@@ -6,4 +6,4 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programs"
 
     def ready(self) -> None:
-        from apps.programs import permissions  # noqa: F401  (registers the role predicates)
+        from apps.programs import permissions, receivers  # noqa: F401  (role predicates; assessments' signals)

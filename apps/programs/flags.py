@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.assessments.scoring import fmt
 from apps.audit import events
 from apps.patients.selectors import access_patient
-from apps.programs import rules
+from apps.programs import progression
 from apps.programs.models import (
     AttendanceState,
     Flag,
@@ -93,11 +93,11 @@ def _is_clean(session: TrainingSession) -> bool:
         session.status == SessionStatus.COMPLETED
         and not session.was_pain_hold
         and not session.red_flag_reported
-        and worst < rules.PAIN_RED_ZONE
+        and worst < progression.PAIN_RED_ZONE
     )
 
 
-def _pain_flare(program: Program, session: TrainingSession, proposal: rules.Proposal, actor: Any) -> None:
+def _pain_flare(program: Program, session: TrainingSession, proposal: progression.Proposal, actor: Any) -> None:
     at = session.performed_at
     if session.was_pain_hold or proposal.action in PAIN_KINDS:
         # The pain-reduce reason ends "clinician review": the rule's own words reach the flag.
@@ -114,7 +114,7 @@ def _pain_flare(program: Program, session: TrainingSession, proposal: rules.Prop
 
 def _load_history(program: Program, until: datetime) -> list[tuple[datetime, Any]]:
     """Completed loads in the 7 days before `until`, the load in effect when they began, and the start."""
-    start = until - rules.RAPID_RISE_WINDOW
+    start = until - progression.RAPID_RISE_WINDOW
     completed = TrainingSession.objects.filter(program=program, status=SessionStatus.COMPLETED)
     history = list(
         completed.filter(performed_at__gt=start, performed_at__lte=until).values_list("performed_at", "load")
@@ -128,7 +128,7 @@ def _load_history(program: Program, until: datetime) -> list[tuple[datetime, Any
 
 
 def _rapid_rise(program: Program, session: TrainingSession, actor: Any) -> None:
-    rise = rules.rapid_rise(_load_history(program, session.performed_at), session.performed_at)
+    rise = progression.rapid_rise(_load_history(program, session.performed_at), session.performed_at)
     if rise is None:
         return
     unit = program.get_load_unit_display()
@@ -138,7 +138,9 @@ def _rapid_rise(program: Program, session: TrainingSession, actor: Any) -> None:
     flag_open(program=program, kind=FlagKind.RAPID_RISE, reason=reason, at=session.performed_at, actor=actor)
 
 
-def flags_after_session(*, program: Program, session: TrainingSession, proposal: rules.Proposal, actor: Any) -> None:
+def flags_after_session(
+    *, program: Program, session: TrainingSession, proposal: progression.Proposal, actor: Any
+) -> None:
     """DOMAIN.md "After each completed session", the flag half: stop, pain, attendance, rapid rise."""
     if session.red_flag_reported:
         reason = "Red flag reported during a session: no training until a physician clears it."

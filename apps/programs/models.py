@@ -9,10 +9,10 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.assessments.models import PAIN_VALIDATORS, PatientRecordQuerySet, patient_record_manager
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 from apps.clinics.models import LoadUnit, MachineKind
 from apps.patients.models import Region
-from apps.programs import rules
+from apps.programs import schedule
 
 
 class ProgramStatus(models.TextChoices):
@@ -72,11 +72,11 @@ class IllegalTransition(ValidationError):
 
 
 class AttendanceState(models.TextChoices):
-    ON_TRACK = rules.ON_TRACK, "On track"
-    OVERDUE = rules.OVERDUE, "Overdue"
-    LAPSED = rules.LAPSED, "Lapsed"
-    DETRAINED = rules.DETRAINED, "Detrained"
-    NEW_EPISODE = rules.NEW_EPISODE, "New episode"
+    ON_TRACK = schedule.ON_TRACK, "On track"
+    OVERDUE = schedule.OVERDUE, "Overdue"
+    LAPSED = schedule.LAPSED, "Lapsed"
+    DETRAINED = schedule.DETRAINED, "Detrained"
+    NEW_EPISODE = schedule.NEW_EPISODE, "New episode"
 
 
 class ProposalAction(models.TextChoices):

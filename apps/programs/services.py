@@ -1,7 +1,7 @@
 """Writes of programs and training sessions. Each is atomic and audits every row it writes.
 
 Recording a session or a test recomputes the program row (proposal, due times, attendance) and its
-flags in the same transaction (DESIGN.md "Data flow"); the rules themselves live in `rules.py`.
+flags in the same transaction (DESIGN.md "Data flow"); the rules themselves live in `progression.py` and `schedule.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.assessments import selectors as assessment_selectors
-from apps.assessments import services as assessment_services
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import as_decimal, fmt
 from apps.audit import events
@@ -24,7 +23,7 @@ from apps.clinics.access import access_clinic
 from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
-from apps.programs import flags, rules, selectors
+from apps.programs import flags, progression, schedule, selectors
 from apps.programs.models import (
     AttendanceState,
     FlagKind,
@@ -80,8 +79,8 @@ def _increment(machine: Machine | None, kind: str) -> Decimal:
 
 
 def start_load_from(test: StrengthTest, unit: str, kind: str, machine: Machine | None) -> Decimal:
-    load = rules.start_load(test.peak_torque_nm, unit, _increment(machine, kind))
-    return rules.clamp_load(load, machine.load_increment, machine.min_load, machine.max_load) if machine else load
+    load = progression.start_load(test.peak_torque_nm, unit, _increment(machine, kind))
+    return progression.clamp_load(load, machine.load_increment, machine.min_load, machine.max_load) if machine else load
 
 
 def _given_start_load(program: Program, value: object, reason: str, machine: Machine | None) -> None:
@@ -94,7 +93,7 @@ def _given_start_load(program: Program, value: object, reason: str, machine: Mac
         unit = program.get_load_unit_display()
         raise ValidationError({"start_load": f"Give a positive multiple of the increment {fmt(increment)} {unit}."})
     peak = program.baseline_test.peak_torque_nm if program.baseline_test else Decimal(0)
-    if rules.start_load_needs_override(load, peak, program.load_unit) and not reason.strip():
+    if progression.start_load_needs_override(load, peak, program.load_unit) and not reason.strip():
         message = f"A start load of {fmt(load)} is outside 40-80 % of the baseline peak (or there is none): say why."
         raise ValidationError({"start_load_override_reason": message})
     program.start_load, program.start_load_override_reason = load, reason.strip()
@@ -197,9 +196,9 @@ def program_create(
 
 
 def _threshold(since: datetime, days: int, tz: Any) -> datetime:
-    """The first instant of local day `days + 1` after `since`: when `rules.attendance_state` says "> days"."""
+    """The first instant of local day `days + 1` after `since`: when `schedule.attendance_state` says "> days"."""
     first_day = since.astimezone(tz).date() + timedelta(days=days + 1)
-    return rules.localise(datetime.combine(first_day, time(0)), tz)
+    return schedule.localise(datetime.combine(first_day, time(0)), tz)
 
 
 def set_thresholds(program: Program, since: datetime) -> None:
@@ -215,13 +214,13 @@ def _questionnaire_due(program: Program, dates: list[datetime]) -> datetime | No
 
 
 def planned_discharge(program: Program) -> datetime:
-    return rules.planned_discharge_at(program.started_at, program.planned_weeks, program.clinic.tzinfo)
+    return schedule.planned_discharge_at(program.started_at, program.planned_weeks, program.clinic.tzinfo)
 
 
 def set_due_dates(program: Program, now: datetime) -> None:
     tz, start, discharge = program.clinic.tzinfo, program.started_at, planned_discharge(program)
-    program.questionnaire_due_at = _questionnaire_due(program, rules.questionnaire_due_dates(start, discharge, tz))
-    program.physician_review_due_at = rules.next_due(rules.physician_review_due_dates(start, discharge, tz), now)
+    program.questionnaire_due_at = _questionnaire_due(program, schedule.questionnaire_due_dates(start, discharge, tz))
+    program.physician_review_due_at = schedule.next_due(schedule.physician_review_due_dates(start, discharge, tz), now)
 
 
 # --- program_start and program_transition ---------------------------------------------------------
@@ -257,7 +256,7 @@ def program_start(*, actor: Any, program: Program, now: datetime | None = None) 
     program.proposal_action, program.proposal_reason = ProposalAction.START, _start_reason(program)
     set_thresholds(program, now)
     set_due_dates(program, now)
-    program.retest_due_at = rules.retest_due_at(now, program.clinic.tzinfo)
+    program.retest_due_at = schedule.retest_due_at(now, program.clinic.tzinfo)
     return save_audited(program, actor)
 
 
@@ -288,7 +287,7 @@ def program_transition(
     return save_audited(program, actor)
 
 
-def set_proposal(target: Program | TrainingSession, proposal: rules.Proposal) -> None:
+def set_proposal(target: Program | TrainingSession, proposal: progression.Proposal) -> None:
     target.proposed_load = proposal.load
     target.proposal_action, target.proposal_reason = proposal.action, proposal.reason
 
@@ -308,11 +307,11 @@ def program_refresh(*, program: Program, now: datetime) -> Program:
         return program
     before = (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at)
     set_thresholds(program, since)  # catches up if the clinic's time zone changed since they were set
-    state = rules.attendance_state(since, now, program.clinic.tzinfo)
+    state = schedule.attendance_state(since, now, program.clinic.tzinfo)
     program.attendance = state
     if program.status == ProgramStatus.ACTIVE and state not in (AttendanceState.ON_TRACK, AttendanceState.OVERDUE):
         program.transition_to(ProgramStatus.LAPSED)
-        days = rules.local_days_since(since, now, program.clinic.tzinfo)
+        days = schedule.local_days_since(since, now, program.clinic.tzinfo)
         program.status_reason = f"No completed session for {days} days."
     if before == (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at):
         return program
@@ -335,10 +334,10 @@ def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
         return False
     program.retest_due_at = max(planned_discharge(program), test.performed_at)
     since = program.last_completed_at or program.started_at
-    if rules.local_days_since(since, test.performed_at, program.clinic.tzinfo) > THRESHOLD_DAYS["detrained_at"]:
+    if schedule.local_days_since(since, test.performed_at, program.clinic.tzinfo) > THRESHOLD_DAYS["detrained_at"]:
         load = start_load_from(test, program.load_unit, program.machine_kind, test.machine)
         reason = f"new start load from the retest of {test.performed_at:%Y-%m-%d}"
-        set_proposal(program, rules.Proposal(load, ProposalAction.START, reason))
+        set_proposal(program, progression.Proposal(load, ProposalAction.START, reason))
         at, done = test.performed_at, "Retest recorded."
         flags.flags_resolve(program=program, kinds=[FlagKind.DETRAINED], at=at, resolution=done, actor=actor)
     return True
@@ -346,37 +345,28 @@ def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
 
 # Lock order: the program row first, then the audit chain (taken by the first audit event of the
 # transaction and held to commit). session_record and the attendance job lock the program before
-# they audit; recording a test or questionnaire must too, or the two orders could deadlock.
+# they audit. Recording a test or a questionnaire (apps.assessments) announces the new row before
+# its own audit event (apps.assessments.signals, handled in apps.programs.receivers), so the two
+# functions below lock the program inside that transaction before its first audit event too, or
+# the two orders could deadlock.
 
 
-@transaction.atomic
-def strength_test_record_for_program(**kwargs: Any) -> StrengthTest:
-    """Record a test (apps.assessments) and recompute the patient's open program for that region."""
-    region = assessment_services.REGION_OF_MACHINE.get(getattr(kwargs.get("machine"), "kind", None))
-    program = selectors.program_for_patient(patient=kwargs["patient"], region=region) if region else None
-    if program is not None:
-        lock(program)
-    test = assessment_services.strength_test_record(**kwargs)
+def program_after_test(*, test: StrengthTest, actor: Any) -> None:
+    """Bring the patient's open program for the test's region up to date with a new test."""
+    program = selectors.program_for_patient(patient=test.patient, region=test.region)
     if program is None or test.is_familiarization:
-        return test
-    if _after_test(program, test, kwargs["actor"]):
-        save_audited(program, kwargs["actor"])
-    return test
+        return
+    lock(program)
+    if _after_test(program, test, actor):
+        save_audited(program, actor)
 
 
-@transaction.atomic
-def questionnaire_record_for_program(**kwargs: Any) -> QuestionnaireResponse:
-    """Record a questionnaire (apps.assessments) and move the open programs' next questionnaire due."""
-    regions = [region for region, instrument in REGION_INSTRUMENT.items() if instrument == kwargs.get("instrument")]
-    programs = [
-        lock(program)
-        for program in Program.objects.filter(patient=kwargs["patient"], region__in=regions).open().order_by("pk")
-        if program.started_at is not None
-    ]
-    response = assessment_services.questionnaire_record(**kwargs)
-    for program in programs:
+def programs_after_questionnaire(*, response: QuestionnaireResponse, actor: Any) -> None:
+    """Move the next questionnaire due of the open programs this instrument follows."""
+    regions = [region for region, instrument in REGION_INSTRUMENT.items() if instrument == response.instrument]
+    programs = Program.objects.filter(patient_id=response.patient_id, region__in=regions).open().order_by("pk")
+    for program in [lock(program) for program in programs if program.started_at is not None]:
         due_before = program.questionnaire_due_at
         set_due_dates(program, response.completed_at)
         if program.questionnaire_due_at != due_before:
-            save_audited(program, kwargs["actor"])
-    return response
+            save_audited(program, actor)

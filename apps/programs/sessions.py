@@ -20,7 +20,7 @@ from apps.assessments.services import clinician_of_record
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic, Machine
-from apps.programs import flags, rules, selectors
+from apps.programs import flags, progression, schedule, selectors
 from apps.programs.models import (
     AttendanceState,
     Program,
@@ -142,33 +142,37 @@ def _value_errors(program: Program, session: TrainingSession, now: datetime) -> 
     return errors | {name: problem for name, problem in problems.items() if problem}
 
 
-def _retest_proposal(program: Program, session: TrainingSession, since: datetime, days: int) -> rules.Proposal:
+def _retest_proposal(program: Program, session: TrainingSession, since: datetime, days: int) -> progression.Proposal:
     tests = assessment_selectors.tests_since(patient=program.patient, region=program.region, since=since)
     tests = [t for t in tests if not t.is_familiarization and t.performed_at <= session.performed_at]
     if not tests:
         raise ValidationError({"program": f"{days} days since the last completed session: retest required first."})
     test = max(tests, key=lambda t: t.performed_at)
     load = start_load_from(test, program.load_unit, program.machine_kind, session.machine)
-    return rules.Proposal(load, ProposalAction.START, f"new start load from the retest of {test.performed_at:%Y-%m-%d}")
+    return progression.Proposal(
+        load, ProposalAction.START, f"new start load from the retest of {test.performed_at:%Y-%m-%d}"
+    )
 
 
-def _in_force(program: Program, session: TrainingSession) -> rules.Proposal:
+def _in_force(program: Program, session: TrainingSession) -> progression.Proposal:
     """The stored proposal, unless the gap since the last completed session changes it (DOMAIN.md §gap)."""
     since, machine = program.last_completed_at or program.started_at, session.machine
     tz = program.clinic.tzinfo
-    gap = rules.return_after_gap(program.current_load, since, session.performed_at, tz, machine.load_increment)
-    if gap.action == rules.NEW_EPISODE:
+    gap = schedule.return_after_gap(program.current_load, since, session.performed_at, tz, machine.load_increment)
+    if gap.action == schedule.NEW_EPISODE:
         message = f"{gap.days} days since the last completed session: a new episode (screen, questionnaires, test)."
         raise ValidationError({"program": message})
-    if gap.action == rules.RETEST:
+    if gap.action == schedule.RETEST:
         return _retest_proposal(program, session, since, gap.days)
-    if gap.action == rules.RESUME_REDUCED and program.last_completed_at:  # a load to come back from
-        load = rules.clamp_load(gap.load, machine.load_increment, machine.min_load, machine.max_load)
-        return rules.Proposal(load, ProposalAction.RESUME_REDUCED, f"{gap.days} days without training: resume at 90 %")
-    return rules.Proposal(program.proposed_load, program.proposal_action, program.proposal_reason)
+    if gap.action == schedule.RESUME_REDUCED and program.last_completed_at:  # a load to come back from
+        load = progression.clamp_load(gap.load, machine.load_increment, machine.min_load, machine.max_load)
+        return progression.Proposal(
+            load, ProposalAction.RESUME_REDUCED, f"{gap.days} days without training: resume at 90 %"
+        )
+    return progression.Proposal(program.proposed_load, program.proposal_action, program.proposal_reason)
 
 
-def session_proposal(*, program: Program, machine: Machine, performed_at: datetime) -> rules.Proposal:
+def session_proposal(*, program: Program, machine: Machine, performed_at: datetime) -> progression.Proposal:
     """The proposal a session at `performed_at` would be recorded against, gap rules included.
 
     Raises ValidationError when no session can be recorded then (retest required, new episode).
@@ -176,7 +180,7 @@ def session_proposal(*, program: Program, machine: Machine, performed_at: dateti
     return _in_force(program, TrainingSession(program=program, machine=machine, performed_at=performed_at))
 
 
-def _reason_errors(program: Program, session: TrainingSession, proposal: rules.Proposal) -> dict[str, str]:
+def _reason_errors(program: Program, session: TrainingSession, proposal: progression.Proposal) -> dict[str, str]:
     errors = {}
     if program.earliest_next_at and session.performed_at < program.earliest_next_at and not session.early_reason:
         rest = program.min_rest_hours
@@ -191,13 +195,13 @@ def _reason_errors(program: Program, session: TrainingSession, proposal: rules.P
     return errors
 
 
-def _previous(program: Program) -> rules.PreviousSession | None:
+def _previous(program: Program) -> progression.PreviousSession | None:
     last = selectors.last_completed_session(program=program)
-    return rules.PreviousSession(last.pain_before, last.was_pain_hold, last.was_below_minimum) if last else None
+    return progression.PreviousSession(last.pain_before, last.was_pain_hold, last.was_below_minimum) if last else None
 
 
-def _result(session: TrainingSession) -> rules.SessionResult:
-    return rules.SessionResult(
+def _result(session: TrainingSession) -> progression.SessionResult:
+    return progression.SessionResult(
         reps=session.reps,
         time_under_load_s=session.time_under_load_s,
         reached_failure=session.reached_failure,
@@ -208,9 +212,11 @@ def _result(session: TrainingSession) -> rules.SessionResult:
     )
 
 
-def _propose(program: Program, session: TrainingSession, previous: rules.PreviousSession | None) -> rules.Proposal:
+def _propose(
+    program: Program, session: TrainingSession, previous: progression.PreviousSession | None
+) -> progression.Proposal:
     machine = session.machine
-    return rules.propose_next_load(
+    return progression.propose_next_load(
         current_load=session.load,
         increment=machine.load_increment,
         min_load=machine.min_load,
@@ -225,7 +231,7 @@ def _propose(program: Program, session: TrainingSession, previous: rules.Previou
 
 def _retest_due_after(program: Program, performed_at: datetime) -> None:
     # The mid-program retest falls due at session 12 or week 6, whichever comes first.
-    if program.completed_sessions == rules.RETEST_AT_SESSION and program.retest_due_at:
+    if program.completed_sessions == schedule.RETEST_AT_SESSION and program.retest_due_at:
         since = program.started_at
         tests = assessment_selectors.tests_since(patient=program.patient, region=program.region, since=since)
         if all(test.is_familiarization for test in tests):
@@ -235,14 +241,60 @@ def _retest_due_after(program: Program, performed_at: datetime) -> None:
 def _count_completed(program: Program, session: TrainingSession, now: datetime) -> None:
     program.completed_sessions += 1
     program.last_completed_at, program.current_load = session.performed_at, session.load
-    program.earliest_next_at = rules.earliest_next_session(session.performed_at, program.min_rest_hours)
-    program.next_due_at = rules.next_session_due(
+    program.earliest_next_at = schedule.earliest_next_session(session.performed_at, program.min_rest_hours)
+    program.next_due_at = schedule.next_session_due(
         session.performed_at, program.sessions_per_week, program.clinic.tzinfo, program.min_rest_hours
     )
     set_thresholds(program, session.performed_at)
     program.attendance = AttendanceState.ON_TRACK
     set_due_dates(program, now)
     _retest_due_after(program, session.performed_at)
+
+
+def _check_access(actor: Any, program: Program, supervisor: Any) -> Any:
+    """The gate (404 outside the actor's clinics, 403 for a role that may not record), then who supervised."""
+    perm = "programs.add_trainingsession"
+    gate(actor, program.patient, perm, program)
+    return clinician_of_record(
+        actor=actor, clinician=supervisor, perm=perm, patient=program.patient, field="supervisor"
+    )
+
+
+def _check_entries(program: Program, session: TrainingSession, now: datetime) -> None:
+    _check_trainable(program)
+    if errors := _value_errors(program, session, now):
+        raise ValidationError(errors)
+
+
+def _check_reasons(program: Program, session: TrainingSession, proposal: progression.Proposal) -> None:
+    if errors := _reason_errors(program, session, proposal):
+        raise ValidationError(errors)
+
+
+def _set_rule_state(
+    program: Program,
+    session: TrainingSession,
+    proposal: progression.Proposal,
+    previous: progression.PreviousSession | None,
+) -> None:
+    """The proposal the session was recorded against, and what the next session's rule call needs of it."""
+    set_proposal(session, proposal)
+    session.was_pain_hold = progression.is_pain_hold(_result(session), previous)
+    session.was_below_minimum = progression.is_below_minimum(_result(session), program.rep_range, program.tul_window)
+
+
+def _insert_audited(session: TrainingSession, actor: Any) -> None:
+    session.save()
+    events.record(action=events.Action.CREATE, obj=session, actor=actor)
+
+
+def _update_program(program: Program, session: TrainingSession, proposal: progression.Proposal, now: datetime) -> None:
+    if program.status == ProgramStatus.LAPSED:  # back within 84 days: the same program resumes
+        program.transition_to(ProgramStatus.ACTIVE)
+        program.status_reason = ""
+    set_proposal(program, proposal)
+    if session.status == SessionStatus.COMPLETED:  # lapse counts from the last COMPLETED session
+        _count_completed(program, session, now)
 
 
 @transaction.atomic
@@ -273,12 +325,9 @@ def session_record(
 
     `supervisor` is for a partner system recording a set: the clinician who supervised it.
     """
-    perm = "programs.add_trainingsession"
-    gate(actor, program.patient, perm, program)
-    supervisor = clinician_of_record(
-        actor=actor, clinician=supervisor, perm=perm, patient=program.patient, field="supervisor"
-    )
+    supervisor = _check_access(actor, program, supervisor)
     now = now or timezone.now()
+    # Before any check reads the program's state, and before the first audit event (lock order: services.py).
     lock(program)
     session = TrainingSession(
         program=program,
@@ -303,30 +352,14 @@ def session_record(
         override_reason=override_reason.strip()[:300],
         early_reason=early_reason.strip()[:300],
     )
-    _check_trainable(program)
-    if errors := _value_errors(program, session, now):
-        raise ValidationError(errors)
+    _check_entries(program, session, now)
     proposal = _in_force(program, session)
-    if errors := _reason_errors(program, session, proposal):
-        raise ValidationError(errors)
+    _check_reasons(program, session, proposal)
     previous = _previous(program)
-    set_proposal(session, proposal)
-    session.was_pain_hold = rules.is_pain_hold(_result(session), previous)
-    session.was_below_minimum = rules.is_below_minimum(_result(session), program.rep_range, program.tul_window)
-    session.save()
-    events.record(action=events.Action.CREATE, obj=session, actor=actor)
-    return _after_session(program, session, _propose(program, session, previous), actor, now)
-
-
-def _after_session(
-    program: Program, session: TrainingSession, proposal: rules.Proposal, actor: Any, now: datetime
-) -> TrainingSession:
-    if program.status == ProgramStatus.LAPSED:  # back within 84 days: the same program resumes
-        program.transition_to(ProgramStatus.ACTIVE)
-        program.status_reason = ""
-    set_proposal(program, proposal)
-    if session.status == SessionStatus.COMPLETED:  # lapse counts from the last COMPLETED session
-        _count_completed(program, session, now)
+    _set_rule_state(program, session, proposal, previous)
+    _insert_audited(session, actor)
+    next_proposal = _propose(program, session, previous)
+    _update_program(program, session, next_proposal, now)
     save_audited(program, actor)
-    flags.flags_after_session(program=program, session=session, proposal=proposal, actor=actor)
+    flags.flags_after_session(program=program, session=session, proposal=next_proposal, actor=actor)
     return session

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
-from apps.audit.events import Subject
+from apps.audit.subjects import Subject
 from apps.programs.models import ProgramStatus
 from apps.reminders import rules
 

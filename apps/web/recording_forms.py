@@ -15,10 +15,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.assessments import scoring
+from apps.assessments import services as assessment_services
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.clinics.models import Machine
 from apps.patients.models import Patient
-from apps.programs import services, sessions
+from apps.programs import sessions
 from apps.programs.models import Program, SessionStatus, TrainingSession
 from apps.web.forms import ServiceForm
 
@@ -142,7 +143,7 @@ class StrengthTestForm(ServiceForm):
 
     def perform(self, actor: Any) -> StrengthTest:
         data = self.cleaned_data
-        return services.strength_test_record_for_program(
+        return assessment_services.strength_test_record(
             actor=actor,
             patient=self.patient,
             machine=self.machine,
@@ -217,7 +218,7 @@ class QuestionnaireForm(ServiceForm):
         return super().error_field(key)
 
     def perform(self, actor: Any) -> QuestionnaireResponse:
-        return services.questionnaire_record_for_program(
+        return assessment_services.questionnaire_record(
             actor=actor,
             patient=self.patient,
             instrument=self.instrument,

@@ -16,7 +16,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, RedFlagScreen
 from apps.patients.selectors import patient_list
-from apps.programs import rules
+from apps.programs import schedule
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
 
 BOARD_ROWS = 50  # rows listed per board section; the count at the top says how many there are
@@ -47,8 +47,8 @@ class BoardSection:
 def local_day(clinic: Clinic, now: datetime) -> tuple[datetime, datetime]:
     """Start of today and of tomorrow on the clinic's wall clock, as aware datetimes."""
     today = now.astimezone(clinic.tzinfo).date()
-    start = rules.localise(datetime.combine(today, time(0)), clinic.tzinfo)
-    return start, rules.localise(datetime.combine(today + timedelta(days=1), time(0)), clinic.tzinfo)
+    start = schedule.localise(datetime.combine(today, time(0)), clinic.tzinfo)
+    return start, schedule.localise(datetime.combine(today + timedelta(days=1), time(0)), clinic.tzinfo)
 
 
 def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:

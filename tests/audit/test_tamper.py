@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import ProgrammingError, connection, connections, transaction
 
 from apps.audit import chain, events
-from apps.audit.events import Subject
 from apps.audit.models import Action, Event
+from apps.audit.subjects import Subject
 from tests.audit.conftest import make_event, raw_connection
 
 APPEND_ONLY = "audit_event is append-only"

@@ -20,7 +20,7 @@ from apps.clinics.models import Clinic, Machine, Membership, Organization, Organ
 from apps.demo.seeding import CLINICS, REFER_PATIENT, patient_specs
 from apps.partners.models import Partner
 from apps.patients.models import Patient, RedFlagScreen
-from apps.programs import rules
+from apps.programs import progression
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, ProposalAction, TrainingSession
 from apps.programs.services import check_not_blocked
 
@@ -351,7 +351,7 @@ class TestOneRun:
     def test_start_loads_are_half_the_baseline_peak(self):
         for program in Program.objects.filter(patient__organization__slug=DEMO).select_related("baseline_test"):
             peak = program.baseline_test.peak_torque_nm
-            assert not rules.start_load_needs_override(program.start_load, peak, program.load_unit)
+            assert not progression.start_load_needs_override(program.start_load, peak, program.load_unit)
             assert program.start_load_override_reason == ""
 
     def test_sessions_fall_on_weekdays_in_opening_hours_and_48_h_apart(self):

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 
 from apps.demo.seeding import CLINICS, PATIENTS_PER_CLINIC
 from apps.demo.timeline import CLINIC_SCENARIOS, SCENARIOS, SETTLED, Plan, make_plan
-from apps.programs import rules
+from apps.programs import schedule
 
 ZONES = {clinic.code: ZoneInfo(clinic.timezone) for clinic in CLINICS}
 INSTANTS = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC))
 # The attendance each scenario must show at the moment of seeding (DOMAIN.md "Scheduling").
 EXPECTED_ATTENDANCE = {
-    "overdue": rules.OVERDUE,
-    "lapsed": rules.LAPSED,
-    "detrained": rules.DETRAINED,
+    "overdue": schedule.OVERDUE,
+    "lapsed": schedule.LAPSED,
+    "detrained": schedule.DETRAINED,
 }
 
 
@@ -73,7 +73,7 @@ def test_each_scenario_shows_its_attendance_at_the_moment_of_seeding(now):
             continue  # an ended program has no attendance
         # A red flag stops the last session early: attendance counts from the completed one before it.
         last = plan.sessions[-2] if plan.red_flag_at is not None else plan.sessions[-1]
-        assert rules.attendance_state(last, now, tz) == EXPECTED_ATTENDANCE.get(name, rules.ON_TRACK), name
+        assert schedule.attendance_state(last, now, tz) == EXPECTED_ATTENDANCE.get(name, schedule.ON_TRACK), name
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from apps.programs import rules
-from apps.programs.rules import PreviousSession, SessionResult
+from apps.programs import progression, schedule
+from apps.programs.progression import PreviousSession, SessionResult
 
 ZONES = st.sampled_from(sorted(available_timezones())).map(ZoneInfo)
 INSTANTS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31), timezones=st.just(UTC))
@@ -27,12 +27,19 @@ SESSIONS = st.builds(
     pain_before=PAIN,
     pain_after=PAIN,
     red_flag=st.booleans(),
-    status=st.sampled_from([rules.COMPLETED, rules.STOPPED_EARLY]),
+    status=st.sampled_from([progression.COMPLETED, progression.STOPPED_EARLY]),
 )
 PREVIOUS = st.none() | st.builds(
     PreviousSession, pain_before=st.none() | PAIN, pain_hold=st.booleans(), below_minimum=st.booleans()
 )
-ACTIONS = {rules.INCREASE, rules.HOLD, rules.DECREASE, rules.PAIN_HOLD, rules.PAIN_REDUCE, rules.RED_FLAG_STOP}
+ACTIONS = {
+    progression.INCREASE,
+    progression.HOLD,
+    progression.DECREASE,
+    progression.PAIN_HOLD,
+    progression.PAIN_REDUCE,
+    progression.RED_FLAG_STOP,
+}
 
 
 def offset_changes(tz: ZoneInfo, year: int) -> list[datetime]:
@@ -105,7 +112,7 @@ def test_a_proposal_is_a_multiple_of_the_increment_within_the_machine_limits(
     max_load = min_load + span
     lowest_multiple = math.ceil(max(min_load, 0) / increment) * increment
     assume(lowest_multiple <= max_load)  # a machine whose limits hold at least one multiple of its increment
-    proposal = rules.propose_next_load(
+    proposal = progression.propose_next_load(
         current_load=current,
         increment=increment,
         min_load=min_load,
@@ -121,9 +128,9 @@ def test_a_proposal_is_a_multiple_of_the_increment_within_the_machine_limits(
     assert min_load <= proposal.load <= max_load
     assert proposal.action in ACTIONS
     assert proposal.reason
-    if proposal.action == rules.INCREASE:
+    if proposal.action == progression.INCREASE:
         assert proposal.load > current
-    if proposal.action == rules.DECREASE:
+    if proposal.action == progression.DECREASE:
         assert proposal.load < current
 
 
@@ -138,8 +145,8 @@ def due_cases(draw):
 @given(case=due_cases())
 def test_the_next_session_is_never_due_before_the_earliest_next_session(case):
     last, tz, per_week, min_rest_hours = case
-    due = rules.next_session_due(last, per_week, tz, min_rest_hours)
-    earliest = rules.earliest_next_session(last, min_rest_hours)
+    due = schedule.next_session_due(last, per_week, tz, min_rest_hours)
+    earliest = schedule.earliest_next_session(last, min_rest_hours)
     assert due >= earliest
     assert earliest - last == timedelta(hours=min_rest_hours)
     assert due.tzinfo is UTC
@@ -154,7 +161,7 @@ def test_day_intervals_keep_the_local_wall_clock_except_across_a_gap(case):
     # PEP 495: in a gap fold=1 reads the offset after the transition, fold=0 the one before; the difference
     # is the gap's length (positive), or minus the repeated hour for an ambiguous time, and 0 otherwise.
     jump = tz.utcoffset(target.replace(fold=1)) - tz.utcoffset(target.replace(fold=0))
-    moved = rules.add_local(start, interval, tz)
+    moved = schedule.add_local(start, interval, tz)
     assert moved.tzinfo is UTC
     local_wall = moved.astimezone(tz).replace(tzinfo=None)
     if jump > timedelta(0):
@@ -183,9 +190,9 @@ def test_attendance_never_improves_as_time_passes(anchor, days_back, seconds, la
     first, tz = anchor
     last = first - timedelta(days=days_back, seconds=seconds)
     second = first + timedelta(seconds=later_by)
-    rank = rules.ATTENDANCE_STATES.index
-    assert rank(rules.attendance_state(last, first, tz)) <= rank(rules.attendance_state(last, second, tz))
-    assert rules.local_days_since(last, first, tz) <= rules.local_days_since(last, second, tz)
+    rank = schedule.ATTENDANCE_STATES.index
+    assert rank(schedule.attendance_state(last, first, tz)) <= rank(schedule.attendance_state(last, second, tz))
+    assert schedule.local_days_since(last, first, tz) <= schedule.local_days_since(last, second, tz)
 
 
 @settings(derandomize=True, max_examples=100)
@@ -193,9 +200,9 @@ def test_attendance_never_improves_as_time_passes(anchor, days_back, seconds, la
 def test_a_return_after_a_gap_follows_the_local_day_count_and_never_raises_the_load(
     last, tz, gap_days, load, increment
 ):
-    now = rules.add_local(last, timedelta(days=gap_days), tz)
+    now = schedule.add_local(last, timedelta(days=gap_days), tz)
     days = (now.astimezone(tz).date() - last.astimezone(tz).date()).days
-    result = rules.return_after_gap(load, last, now, tz, increment)
+    result = schedule.return_after_gap(load, last, now, tz, increment)
     assert result.days == days
     assert (result.load is None) is (days > 28)
     assert (

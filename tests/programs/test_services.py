@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from apps.assessments import services as assessment_services
 from apps.audit.models import Action, Event
 from apps.patients import services as patient_services
 from apps.patients.screening import LUMBAR_ITEMS
@@ -396,7 +397,7 @@ def test_a_session_stopped_early_does_not_count_for_scheduling(program, record):
     assert program.last_completed_at is None
 
 
-# --- strength_test_record_for_program ------------------------------------------------------------
+# --- recording a strength test updates the program -------------------------------------------
 
 
 def test_a_test_recorded_for_a_draft_program_sets_its_baseline_and_start_load(clinician_a, patient_a, machine_a):
@@ -405,8 +406,8 @@ def test_a_test_recorded_for_a_draft_program_sets_its_baseline_and_start_load(cl
     given = {"actor": clinician_a, "patient": patient_a, "machine": machine_a, "rom_min_deg": 0, "rom_max_deg": 72}
     points = [(72, 120), (48, 180), (24, 150)]  # ft·lbf
 
-    first = services.strength_test_record_for_program(**given, performed_at=START, points=points)
-    second = services.strength_test_record_for_program(**given, performed_at=START + timedelta(days=2), points=points)
+    first = assessment_services.strength_test_record(**given, performed_at=START, points=points)
+    second = assessment_services.strength_test_record(**given, performed_at=START + timedelta(days=2), points=points)
 
     program.refresh_from_db()
     assert first.is_familiarization
@@ -432,7 +433,7 @@ def test_recording_the_due_questionnaire_moves_the_programs_next_questionnaire_d
     first_due = program.questionnaire_due_at
     assert first_due == START  # baseline questionnaire: due when the program starts
 
-    services.questionnaire_record_for_program(
+    assessment_services.questionnaire_record(
         actor=clinician_a, patient=patient_a, instrument="odi", answers=[2] * 10, completed_at=START
     )
 
@@ -442,7 +443,7 @@ def test_recording_the_due_questionnaire_moves_the_programs_next_questionnaire_d
 
 
 def test_a_neck_questionnaire_does_not_move_a_lumbar_programs_due(clinician_a, patient_a, program):
-    services.questionnaire_record_for_program(
+    assessment_services.questionnaire_record(
         actor=clinician_a, patient=patient_a, instrument="ndi", answers=[2] * 10, completed_at=START
     )
 

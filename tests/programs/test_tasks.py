@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.assessments import services as assessment_services
 from apps.audit.models import Event
 from apps.programs import selectors, services, sessions, tasks
 from apps.programs.models import Flag, Program, TrainingSession
@@ -195,7 +196,7 @@ def test_a_detrained_patient_needs_a_retest_that_sets_a_new_start_load(program, 
         record(program, local(2026, 4, 1, 10))
     assert TrainingSession.objects.count() == 1
 
-    services.strength_test_record_for_program(
+    assessment_services.strength_test_record(
         actor=clinician_a, patient=program.patient, machine=machine_a, performed_at=local(2026, 4, 1, 9),
         rom_min_deg=0, rom_max_deg=72, points=[(72, 120), (48, 180), (24, 150)],
     )  # fmt: skip

@@ -1,8 +1,8 @@
 """Strength tests, questionnaires and progress on the API.
 
-These live in apps.programs, not apps.assessments: recording a test or a questionnaire goes
-through the programs services that recompute the patient's program, and imports point one way
-(assessments ← programs), as for the admin.
+Recording goes through the assessments services, which announce the new row
+(apps.assessments.signals) so that the apps above, which this one cannot import, bring the
+patient's program up to date in the same transaction.
 
 A read-write partner token records tests and questionnaires on behalf of a clinician it names in
 `recorded_by` (a token is not a person; the record names who did it, the audit trail names the
@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.permissions import ActionPermission
-from apps.assessments import selectors
+from apps.assessments import selectors, services
 from apps.assessments.models import (
     Instrument,
     QuestionnaireResponse,
@@ -39,7 +39,6 @@ from apps.clinics.models import Machine
 from apps.patients.api import IDEMPOTENCY_HEADER
 from apps.patients.models import Region
 from apps.patients.selectors import access_patient, patient_get, record_get
-from apps.programs.services import questionnaire_record_for_program, strength_test_record_for_program
 
 
 class StrengthTestPointOutput(serializers.ModelSerializer):
@@ -207,7 +206,7 @@ class StrengthTestListView(_PatientRecordListView):
         given.is_valid(raise_exception=True)
 
         def create() -> tuple[int, Any, str]:
-            test = strength_test_record_for_program(actor=request.user, patient=patient, **given.to_service())
+            test = services.strength_test_record(actor=request.user, patient=patient, **given.to_service())
             return status.HTTP_201_CREATED, StrengthTestOutput(test).data, str(test.pk)
 
         return idempotency.create_response(
@@ -254,7 +253,7 @@ class QuestionnaireListView(_PatientRecordListView):
         given.is_valid(raise_exception=True)
 
         def create() -> tuple[int, Any, str]:
-            answered = questionnaire_record_for_program(actor=request.user, patient=patient, **given.validated_data)
+            answered = services.questionnaire_record(actor=request.user, patient=patient, **given.validated_data)
             return status.HTTP_201_CREATED, QuestionnaireOutput(answered).data, str(answered.pk)
 
         return idempotency.create_response(
