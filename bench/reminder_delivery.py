@@ -174,12 +174,12 @@ def worker_round(clinic: Any, count: int, counter: Any) -> tuple[float, dict]:
     from django.utils import timezone
 
     from apps.reminders.models import Reminder
-    from apps.reminders.services import reminders_sweep
+    from apps.reminders.tasks import sweep_and_enqueue
 
     fresh_reminders(clinic, count)
     start_count = counter.value
     start = time.perf_counter()
-    result = reminders_sweep(now=timezone.now())
+    result = sweep_and_enqueue(now=timezone.now())
     _wait_for(counter, start_count + count)
     elapsed = time.perf_counter() - start
     if len(result.enqueued) != count:

@@ -9,21 +9,24 @@ from django.http import HttpRequest
 
 from apps.clinics.admin_base import PatientDataAdmin
 from apps.patients import services
+from apps.patients.fields import EDITABLE_FIELDS
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome, ScreenResult
-from apps.patients.selectors import mrn_in_use
-from apps.patients.services import EDITABLE_FIELDS
 
 
 class PatientAdminForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["clinic", *sorted(EDITABLE_FIELDS)]
+        fields = ["clinic", *EDITABLE_FIELDS]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         clinic, mrn = cleaned.get("clinic"), cleaned.get("mrn")
-        if clinic and mrn and mrn_in_use(organization_id=clinic.organization_id, mrn=mrn, exclude_id=self.instance.pk):
-            self.add_error("mrn", "This MRN is already used in the organization.")
+        if clinic and mrn:
+            problem = services.patient_mrn_problem(
+                organization_id=clinic.organization_id, mrn=mrn, exclude_id=self.instance.pk
+            )
+            if problem:
+                self.add_error("mrn", problem)
         stored = self.initial_patient
         if clinic and stored is not None:
             problem = services.patient_move_problem(patient=stored, clinic=clinic)

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import django_filters
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,7 +20,8 @@ from apps.audit import events
 from apps.clinics.access import clinics_for_user
 from apps.clinics.api_base import ScopedGenericAPIView
 from apps.clinics.models import Clinic
-from apps.patients.models import Patient, Sex
+from apps.patients.fields import EDITABLE_FIELDS
+from apps.patients.models import Patient
 from apps.patients.selectors import access_patient, patient_get, patient_list
 from apps.patients.services import patient_create, patient_update
 
@@ -66,24 +66,23 @@ def listed(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-class PatientInput(serializers.Serializer):
+class PatientInput(serializers.ModelSerializer):
     """What a partner may set. `clinic` is checked against the caller's clinics like any other lookup."""
 
     clinic = serializers.PrimaryKeyRelatedField(queryset=Clinic.objects.none(), help_text="Home clinic id.")
-    mrn = serializers.CharField(max_length=32)
-    given_name = serializers.CharField(max_length=100)
-    family_name = serializers.CharField(max_length=100)
-    birth_date = serializers.DateField()
-    sex = serializers.ChoiceField(choices=Sex.choices)
-    height_cm = serializers.IntegerField(min_value=100, max_value=230, required=False, allow_null=True)
-    body_mass_kg = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=20, max_value=300, required=False, allow_null=True
-    )
-    email = serializers.EmailField(required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
-    email_reminder_consent = serializers.BooleanField(required=False)
-    deceased_on = serializers.DateField(required=False, allow_null=True)
+
+    class Meta:
+        model = Patient
+        fields = ["clinic", *EDITABLE_FIELDS]  # types and ranges from the model; only validated, never saved
+        # The partner schema as published before the fields came from the model: without its help
+        # texts (partners' generated clients would change) and with no length on email, whose
+        # over-long values have always been the service's error (full_clean), not the serializer's.
+        extra_kwargs = {
+            "mrn": {"help_text": None},
+            "sex": {"help_text": None},
+            "email_reminder_consent": {"help_text": None},
+            "email": {"max_length": None},
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

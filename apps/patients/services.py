@@ -13,32 +13,18 @@ from django.utils import timezone
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic
+from apps.patients.fields import not_editable_errors
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome, ScreenResult
 from apps.patients.screening import IncompleteScreen, screen_result
 from apps.patients.selectors import access_patient, mrn_in_use
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "mrn",
-        "given_name",
-        "family_name",
-        "birth_date",
-        "sex",
-        "height_cm",
-        "body_mass_kg",
-        "email",
-        "phone",
-        "preferred_language",
-        "email_reminder_consent",
-        "deceased_on",
-    }
-)
+MRN_IN_USE = "This MRN is already used in the organization."
 
 
 def _check_fields(fields: Mapping[str, Any]) -> None:
-    unknown = set(fields) - EDITABLE_FIELDS
-    if unknown:
-        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    errors = not_editable_errors(fields)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_may(actor: Any, perm: str, patient: Patient, refusal: str) -> None:
@@ -54,10 +40,18 @@ def patient_move_problem(*, patient: Patient, clinic: Clinic) -> str | None:
     return None
 
 
+def patient_mrn_problem(*, organization_id: int, mrn: str, exclude_id: Any = None) -> str | None:
+    """Why this MRN cannot be the patient's, or None: shared by the service and the admin form."""
+    if mrn_in_use(organization_id=organization_id, mrn=mrn, exclude_id=exclude_id):
+        return MRN_IN_USE
+    return None
+
+
 def _check_mrn(patient: Patient) -> None:
     patient.mrn = patient.mrn.strip()
-    if mrn_in_use(organization_id=patient.organization_id, mrn=patient.mrn, exclude_id=patient.pk):
-        raise ValidationError({"mrn": "This MRN is already used in the organization."})
+    problem = patient_mrn_problem(organization_id=patient.organization_id, mrn=patient.mrn, exclude_id=patient.pk)
+    if problem:
+        raise ValidationError({"mrn": problem})
 
 
 def _save(patient: Patient) -> None:

@@ -5,7 +5,9 @@ The sweep (Celery beat, every minute) works in one transaction:
 2. materialise a row for each due time that has come (insert-if-absent on reminder_once_per_due);
 3. take pending rows whose time has come (FOR UPDATE SKIP LOCKED), cancel those that may no longer
    go out (unsubscribed, no consent, patient deleted or deceased, program not active, due moved),
-   mark the rest enqueued and, after commit, hand their ids to `send_reminders` in batches.
+   mark the rest enqueued and return their ids.
+The broker is the caller's: `tasks.sweep_and_enqueue` hands those ids to `send_reminders` in
+batches after commit, so this module never imports the tasks that call it.
 Run twice or concurrently, it creates and enqueues each reminder once; a duplicate that slips
 through anyway (a lost broker message re-enqueued) is stopped by the send task's claim.
 
@@ -17,7 +19,6 @@ or failed (delivery.py) and each unsubscribe.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -152,16 +153,11 @@ def _cancel(ids_by_reason: dict[str, list[UUID]], now: datetime) -> list[tuple[A
     return cancelled
 
 
-def _enqueue_after_commit(ids: Sequence[UUID]) -> None:
-    from apps.reminders.tasks import send_reminders  # the tasks module imports this one
-
-    size = conf.count("REMINDER_SEND_BATCH_SIZE")
-    for start in range(0, len(ids), size):
-        send_reminders.delay_on_commit([str(pk) for pk in ids[start : start + size]])
-
-
 def enqueue_due(now: datetime) -> tuple[list[UUID], list[tuple[Any, int, Any]], bool]:
-    """(ids enqueued, (id, clinic, patient) of the rows cancelled, whether the round was full)."""
+    """(ids to send, (id, clinic, patient) of the rows cancelled, whether the round was full).
+
+    The ids are marked enqueued here; the caller hands them to the broker after commit.
+    """
     limit = conf.count("REMINDER_ENQUEUE_LIMIT")
     rows = selectors.reminders_to_enqueue(now=now, limit=limit)
     blocked: dict[str, list[UUID]] = defaultdict(list)
@@ -173,14 +169,13 @@ def enqueue_due(now: datetime) -> tuple[list[UUID], list[tuple[Any, int, Any]], 
             sendable.append(pk)
     cancelled = _cancel(blocked, now)
     Reminder.objects.filter(pk__in=sendable).update(enqueued_at=now, updated_at=now)
-    _enqueue_after_commit(sendable)
     return sendable, cancelled, len(rows) == limit
 
 
 @scopes_disabled()  # a system task over every clinic, not a user's view of some
 @transaction.atomic
 def reminders_sweep(*, now: datetime) -> SweepResult:
-    """One beat tick (see the module docstring)."""
+    """One beat tick's rows (see the module docstring); `enqueued` holds the ids the caller must send."""
     recovered, failed = recover_expired_claims(now)
     result = SweepResult(recovered=recovered)
     created, more_due = materialise_due(now)

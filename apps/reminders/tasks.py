@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from celery import shared_task
 from django.utils import timezone
 
 from apps.audit.context import origin
-from apps.reminders import delivery, services
+from apps.reminders import conf, delivery, services
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +26,28 @@ def _countdown(until: datetime) -> float:
     return max((until - timezone.now()).total_seconds(), 0.0)
 
 
+def enqueue_sends(reminder_ids: Sequence[uuid.UUID]) -> None:
+    """The ids to `send_reminders` in batches of REMINDER_SEND_BATCH_SIZE, when the caller's transaction commits."""
+    size = conf.count("REMINDER_SEND_BATCH_SIZE")
+    for start in range(0, len(reminder_ids), size):
+        send_reminders.delay_on_commit([str(pk) for pk in reminder_ids[start : start + size]])
+
+
+def sweep_and_enqueue(*, now: datetime) -> services.SweepResult:
+    """One beat tick: the sweep's transaction, then its ids to the broker when that commits.
+
+    Called inside another transaction (a test's), the sends wait for that one to commit, or vanish with it.
+    """
+    result = services.reminders_sweep(now=now)
+    enqueue_sends(result.enqueued)
+    return result
+
+
 @shared_task(ignore_result=True)
 def sweep_reminders(rounds_left: int = MAX_SWEEP_ROUNDS) -> int:
     """Every minute (CELERY_BEAT_SCHEDULE): materialise, recover, enqueue; again while rounds come back full."""
     with origin(request_id=uuid.uuid4().hex, ip_address=None, channel="task"):
-        result = services.reminders_sweep(now=timezone.now())
+        result = sweep_and_enqueue(now=timezone.now())
     if result.more and rounds_left > 1:
         sweep_reminders.delay(rounds_left=rounds_left - 1)
     return len(result.enqueued)

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from apps.clinics.models import Clinic
 from apps.patients import services as patient_services
+from apps.patients.fields import EDITABLE_FIELDS, birth_date_problem
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
 from apps.patients.screening import ITEMS_BY_REGION
 from apps.programs import services as program_services
@@ -70,19 +71,8 @@ class ServiceModelForm(ServiceFormMixin, forms.ModelForm):
 
 # --- Patients ------------------------------------------------------------------------------------
 
-PATIENT_FIELDS = [
-    "mrn",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "height_cm",
-    "body_mass_kg",
-    "email",
-    "phone",
-    "preferred_language",
-    "email_reminder_consent",
-]
+# Registration leaves out the date of death: it is recorded on the edit form.
+REGISTRATION_FIELDS = [name for name in EDITABLE_FIELDS if name != "deceased_on"]
 
 
 class PatientForm(ServiceModelForm):
@@ -90,7 +80,7 @@ class PatientForm(ServiceModelForm):
 
     class Meta:
         model = Patient
-        fields = PATIENT_FIELDS
+        fields = REGISTRATION_FIELDS
         widgets = {"birth_date": DATE_INPUT}
         labels = {"height_cm": "Height (cm)", "body_mass_kg": "Body mass (kg)"}
 
@@ -101,8 +91,9 @@ class PatientForm(ServiceModelForm):
 
     def clean_birth_date(self) -> date:
         born = self.cleaned_data["birth_date"]
-        if born > date.today() or born.year < 1900:
-            raise ValidationError("Give a birth date between 1900 and today.")
+        problem = birth_date_problem(born, today=date.today())
+        if problem:
+            raise ValidationError(problem)
         return born
 
     def changes(self) -> dict[str, Any]:
@@ -116,7 +107,7 @@ class PatientEditForm(PatientForm):
     """Edit a patient; the home clinic can move among the user's clinics of the same organization."""
 
     class Meta(PatientForm.Meta):
-        fields = [*PATIENT_FIELDS, "deceased_on"]
+        fields = list(EDITABLE_FIELDS)
         widgets = {"birth_date": DATE_INPUT, "deceased_on": DATE_INPUT}
 
     home_clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), empty_label=None, label="Home clinic")

@@ -25,7 +25,7 @@ from apps.programs import sessions
 from apps.programs.models import Program, ProgramStatus
 from apps.reminders import rules, services
 from apps.reminders.models import CancelReason, Reminder, ReminderKind, ReminderState
-from apps.reminders.services import reminders_sweep
+from apps.reminders.tasks import sweep_and_enqueue as reminders_sweep
 from tests import factories
 from tests.reminders.conftest import due_programs, due_reminders
 from tests.reminders.support import poll

@@ -20,8 +20,8 @@ from django.utils import timezone
 from apps.programs import services as program_services
 from apps.programs import sessions
 from apps.reminders.models import Reminder, ReminderState
-from apps.reminders.services import reminders_sweep
 from apps.reminders.tasks import send_reminders
+from apps.reminders.tasks import sweep_and_enqueue as reminders_sweep
 from tests import factories
 from tests.reminders.conftest import due_programs, due_reminders, use_broker
 from tests.reminders.support import SITE_URL, RedisServer, poll

@@ -2,7 +2,8 @@
 
 The dry run is the real sweep inside a transaction that is rolled back: it cannot disagree with what
 beat's next tick would do. Its row locks and inserts live only until the rollback (a concurrent sweep
-waits for it briefly), and nothing reaches the broker: enqueueing happens only on commit.
+waits for it briefly), and nothing reaches the broker: it runs the sweep service alone, which never
+enqueues (the tick's enqueueing is the task's, and happens only on commit).
 Without --dry-run it runs one sweep for real, like a beat tick (cron in setups without beat).
 """
 
@@ -18,7 +19,7 @@ from django_scopes import scopes_disabled
 
 from apps.audit.context import origin
 from apps.programs.admin_forms import clinic_time
-from apps.reminders import rules, services
+from apps.reminders import rules, services, tasks
 from apps.reminders.models import Reminder
 
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             if dry_run:
                 self.dry_run(now)
             else:
-                result = services.reminders_sweep(now=now)
+                result = tasks.sweep_and_enqueue(now=now)
                 self.summary(result, "Swept")
 
     def dry_run(self, now: Any) -> None:
