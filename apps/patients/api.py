@@ -17,6 +17,7 @@ from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response, etag_of
 from apps.api.permissions import ActionPermission
 from apps.audit import events
+from apps.audit.subjects import Subject
 from apps.clinics.access import clinics_for_user
 from apps.clinics.api_base import ScopedGenericAPIView
 from apps.clinics.models import Clinic
@@ -136,7 +137,7 @@ class PatientListView(ScopedGenericAPIView):
         rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*LISTED_FIELDS))
         events.record_row_reads(
             object_type=Patient._meta.label_lower,
-            rows=[(row["id"], events.Subject(row["organization"], row["clinic"], row["id"])) for row in rows],
+            rows=[(row["id"], Subject(row["organization"], row["clinic"], row["id"])) for row in rows],
             actor=request.user,
         )
         return self.get_paginated_response([listed(row) for row in rows])

@@ -30,6 +30,7 @@ from django_scopes import scopes_disabled
 
 from apps.audit import events
 from apps.audit.events import SYSTEM
+from apps.audit.subjects import Subject
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient
 from apps.reminders import conf, rules, selectors
@@ -195,7 +196,7 @@ def _audit_rows(action: events.Action, rows: list[tuple[Any, int, Any]]) -> None
     organization_of = dict(
         Clinic.objects.filter(pk__in={clinic for _pk, clinic, _p in rows}).values_list("pk", "organization_id")
     )
-    subjects = [(pk, events.Subject(organization_of[clinic], clinic, patient)) for pk, clinic, patient in rows]
+    subjects = [(pk, Subject(organization_of[clinic], clinic, patient)) for pk, clinic, patient in rows]
     events.record_row_events(action=action, object_type=Reminder._meta.label_lower, rows=subjects, actor=SYSTEM)
 
 
