@@ -13,7 +13,7 @@ from django.template import loader
 
 from apps.api.errors import not_found as api_not_found
 from apps.fhir.codes import FHIR_JSON
-from apps.fhir.views import outcome_body
+from apps.fhir.errors import outcome_body
 
 API_ERRORS = {
     400: ("client_error", "bad_request", "The request could not be understood."),

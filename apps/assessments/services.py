@@ -172,6 +172,52 @@ def _is_first_test(patient: Patient, region: str) -> bool:
     return not StrengthTest.objects.of_patient(patient).filter(region=region).exists()
 
 
+def _test_recorder(actor: Any, patient: Patient, recorded_by: Any) -> Any:
+    """Who may record a test (`_check_may`), then who it is attributed to."""
+    perm = "assessments.add_strengthtest"
+    _check_may(actor, perm, patient, "Only a clinician of the patient's clinic can record a strength test.")
+    return clinician_of_record(actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by")
+
+
+def _check_testing_allowed(patient: Patient) -> None:
+    if training_blocked(patient=patient):
+        raise ValidationError({"patient": "Testing is blocked until a physician review clears the red-flag screen."})
+
+
+def _validate_test(
+    machine: Machine, performed_at: object, rom: tuple[int, int], points: object, unit: str, **pain: int | None
+) -> None:
+    if errors := _test_errors(machine, performed_at, rom, points, unit, **pain):
+        raise ValidationError(errors)
+
+
+def _store_test(
+    patient: Patient, machine: Machine, rom: tuple[int, int], points: list[StrengthTestPoint], **fields: Any
+) -> StrengthTest:
+    """The test row; the caller holds the patient's lock, so only one test can be the region's first."""
+    region = REGION_OF_MACHINE[machine.kind]
+    curve = [(point.angle_deg, point.torque_nm) for point in points]
+    rom_min_deg, rom_max_deg = rom
+    return StrengthTest.objects.create(
+        patient=patient,
+        machine=machine,
+        region=region,
+        is_familiarization=_is_first_test(patient, region),
+        rom_min_deg=rom_min_deg,
+        rom_max_deg=rom_max_deg,
+        # Every point is inside the ROM reached (validated), so the peak is never None.
+        peak_torque_nm=scoring.peak_torque_in_rom(curve, rom_min_deg, rom_max_deg),
+        strength_index_nm_deg=scoring.strength_index(curve).quantize(scoring.ONE_DECIMAL, ROUND_HALF_UP),
+        **fields,
+    )
+
+
+def _store_points(test: StrengthTest, points: list[StrengthTestPoint]) -> None:
+    for point in points:
+        point.test = test
+    StrengthTestPoint.objects.bulk_create(points)
+
+
 @transaction.atomic
 def strength_test_record(
     *,
@@ -189,44 +235,27 @@ def strength_test_record(
     recorded_by: Any = None,
 ) -> StrengthTest:
     """An isometric test: torque per angle, kept as captured and in N·m, with its peak and strength index."""
-    refusal = "Only a clinician of the patient's clinic can record a strength test."
-    perm = "assessments.add_strengthtest"
-    _check_may(actor, perm, patient, refusal)
-    recorded_by = clinician_of_record(
-        actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by"
-    )
+    recorded_by = _test_recorder(actor, patient, recorded_by)
     clinic = _testing_clinic(actor, patient, machine, clinic)
-    if training_blocked(patient=patient):
-        raise ValidationError({"patient": "Testing is blocked until a physician review clears the red-flag screen."})
+    _check_testing_allowed(patient)
     unit = machine.load_unit if unit is None else unit
-    errors = _test_errors(
-        machine, performed_at, (rom_min_deg, rom_max_deg), points, unit, pain_before=pain_before, pain_after=pain_after
-    )
-    if errors:
-        raise ValidationError(errors)
+    rom = (rom_min_deg, rom_max_deg)
+    _validate_test(machine, performed_at, rom, points, unit, pain_before=pain_before, pain_after=pain_after)
     stored = _stored_points(points, unit)
-    curve = [(point.angle_deg, point.torque_nm) for point in stored]
-    region = REGION_OF_MACHINE[machine.kind]
-    _lock_patient(patient)
-    test = StrengthTest.objects.create(
-        patient=patient,
+    _lock_patient(patient)  # before _store_test asks whether this is the region's first test
+    test = _store_test(
+        patient,
+        machine,
+        rom,
+        stored,
         clinic=clinic,
         recorded_by=recorded_by,
-        machine=machine,
-        region=region,
         performed_at=performed_at,
-        is_familiarization=_is_first_test(patient, region),
-        rom_min_deg=rom_min_deg,
-        rom_max_deg=rom_max_deg,
         pain_before=pain_before,
         pain_after=pain_after,
-        # Every point is inside the ROM reached (validated above), so the peak is never None.
-        peak_torque_nm=scoring.peak_torque_in_rom(curve, rom_min_deg, rom_max_deg),
-        strength_index_nm_deg=scoring.strength_index(curve).quantize(scoring.ONE_DECIMAL, ROUND_HALF_UP),
     )
-    for point in stored:
-        point.test = test
-    StrengthTestPoint.objects.bulk_create(stored)
+    _store_points(test, stored)
+    # Announced before the audit event: the lock order of apps/assessments/signals.py.
     signals.strength_test_recorded.send(sender=StrengthTest, test=test, actor=actor)
     events.record(action=events.Action.CREATE, obj=test, actor=actor)
     return test
@@ -247,6 +276,40 @@ def _scored(instrument: str, answers: Any) -> tuple[list[int | None], scoring.Sc
     return list(answers), SECTION_SCORES[instrument](answers)
 
 
+def _response_recorder(actor: Any, patient: Patient, recorded_by: Any) -> Any:
+    """Who may record a questionnaire (`_check_may`), then who it is attributed to."""
+    perm = "assessments.add_questionnaireresponse"
+    _check_may(actor, perm, patient, "Only staff of the patient's clinic can record a questionnaire.")
+    return clinician_of_record(actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by")
+
+
+def _validated_response(instrument: str, answers: Any, completed_at: object) -> tuple[list[int | None], scoring.Score]:
+    """The answers as stored and their score; an unknown instrument is refused first, then every other problem."""
+    if instrument not in Instrument.values:
+        raise ValidationError({"instrument": f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs."})
+    errors = {}
+    if problem := _moment_problem(completed_at):
+        errors["completed_at"] = problem
+    try:
+        stored, score = _scored(instrument, answers)
+    except scoring.InvalidScore as error:
+        errors["answers"] = str(error)
+    if errors:
+        raise ValidationError(errors)
+    return stored, score
+
+
+def _store_response(answers: list[int | None], score: scoring.Score, **fields: Any) -> QuestionnaireResponse:
+    return QuestionnaireResponse.objects.create(
+        answers=answers,
+        score=score.value,
+        percent=score.percent,
+        band=score.band or "",
+        answered=score.answered,
+        **fields,
+    )
+
+
 @transaction.atomic
 def questionnaire_record(
     *,
@@ -259,36 +322,19 @@ def questionnaire_record(
     recorded_by: Any = None,
 ) -> QuestionnaireResponse:
     """An ODI, NDI or pain NRS response; only a valid response is stored, with its score and band."""
-    refusal = "Only staff of the patient's clinic can record a questionnaire."
-    perm = "assessments.add_questionnaireresponse"
-    _check_may(actor, perm, patient, refusal)
-    recorded_by = clinician_of_record(
-        actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by"
-    )
+    recorded_by = _response_recorder(actor, patient, recorded_by)
     clinic_id = _record_clinic(actor, patient, clinic)
-    if instrument not in Instrument.values:
-        raise ValidationError({"instrument": f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs."})
-    errors = {}
-    if problem := _moment_problem(completed_at):
-        errors["completed_at"] = problem
-    try:
-        stored, score = _scored(instrument, answers)
-    except scoring.InvalidScore as error:
-        errors["answers"] = str(error)
-    if errors:
-        raise ValidationError(errors)
-    response = QuestionnaireResponse.objects.create(
+    stored, score = _validated_response(instrument, answers, completed_at)
+    response = _store_response(
+        stored,
+        score,
         patient=patient,
         clinic_id=clinic_id,
         recorded_by=recorded_by,
         instrument=instrument,
         completed_at=completed_at,
-        answers=stored,
-        score=score.value,
-        percent=score.percent,
-        band=score.band or "",
-        answered=score.answered,
     )
+    # Announced before the audit event: the lock order of apps/assessments/signals.py.
     signals.questionnaire_recorded.send(sender=QuestionnaireResponse, response=response, actor=actor)
     events.record(action=events.Action.CREATE, obj=response, actor=actor)
     return response

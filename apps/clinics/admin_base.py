@@ -273,3 +273,17 @@ class ServiceAdmin:
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         if not isinstance(form, ServiceForm):
             super().save_related(request, form, formsets, change)  # type: ignore[misc]
+
+
+class RecordAdmin(ServiceAdmin, PatientDataAdmin):
+    """A row of a patient's record: added through its service, then read-only; never deleted here."""
+
+    search_fields = ["patient__family_name", "=patient__mrn"]
+    autocomplete_fields = ["patient"]
+    list_per_page = 50
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

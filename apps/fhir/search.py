@@ -1,22 +1,34 @@
-"""FHIR search pages: a keyset page, newest first, over one or more tables; its resources; its audit.
+"""FHIR search: its parameters, and a keyset page, newest first, over one or more tables; its resources; its audit.
 
 A search type reads one or more `Source`s (Observation: strength tests and questionnaire scores). Each
 source gives its COUNT and its next `count + 1` rows after the cursor; the page is the newest `count` of
-all of them, and `total` the sum of the counts. The parameters are parsed in `apps.fhir.views`.
+all of them, and `total` the sum of the counts. The parameters (`_count`, `_page`, `_lastUpdated`,
+`patient`) are parsed here too, each into what `search_page` takes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.audit import events
+from apps.fhir.errors import FhirError, invalid
 from apps.fhir.mapping import Json
+from apps.patients.selectors import patient_list
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+COMMON_PARAMS = frozenset({"_count", "_page", "_format"})
+LAST_UPDATED_PREFIXES = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 
 
 @dataclass(frozen=True)
@@ -97,3 +109,74 @@ def record_page_reads(page: Page, actor: Any) -> None:
     """
     rows = [row for _source, row in page.shown]
     events.record_reads(objs=rows, actor=actor)
+
+
+# --- Parameters ----------------------------------------------------------------------------------
+
+
+def last_updated_filter(values: list[str]) -> Q:
+    condition = Q()
+    for value in values:
+        prefix, rest = value[:2], value[2:]
+        if prefix not in LAST_UPDATED_PREFIXES:
+            raise invalid(f"_lastUpdated={value!r}: use a prefix gt, ge, lt or le.", "_lastUpdated")
+        instant = _instant(rest)
+        if instant is None:
+            raise invalid(f"_lastUpdated={value!r}: not an instant with a time zone, nor a date.", "_lastUpdated")
+        condition &= Q(**{f"updated_at__{LAST_UPDATED_PREFIXES[prefix]}": instant})
+    return condition
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        if "T" not in text:
+            day = parse_date(text)
+            return datetime.combine(day, time.min, tzinfo=UTC) if day is not None else None
+        moment = parse_datetime(text)
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def page_size(value: str | None) -> int:
+    """`_count`: the number of resources a page shows."""
+    if value is None:
+        return DEFAULT_COUNT
+    try:
+        count = int(value)
+    except ValueError:
+        raise invalid(f"_count={value!r}: not a whole number.", "_count") from None
+    if count < 1:
+        raise invalid("_count must be at least 1.", "_count")
+    return min(count, MAX_COUNT)
+
+
+def encode_cursor(moment: datetime, pk: uuid.UUID) -> str:
+    raw = json.dumps({"t": moment.isoformat(), "id": str(pk)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        moment = datetime.fromisoformat(data["t"])
+        pk = uuid.UUID(data["id"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise invalid("_page is not a page this server handed out.", "_page") from None
+    if moment.tzinfo is None:
+        raise invalid("_page is not a page this server handed out.", "_page")
+    return moment, pk
+
+
+def patient_of(user: Any, value: str) -> uuid.UUID:
+    """`patient=<id>` or `patient=Patient/<id>`: the patient's id if visible, else 404 like its read.
+
+    Through the same gate as the read (`patient_list`), reading only whether the row is there.
+    """
+    try:
+        key = uuid.UUID(value.removeprefix("Patient/"))
+    except ValueError:
+        key = None
+    if key is None or not patient_list(user=user).filter(pk=key).exists():
+        raise FhirError(404, "not-found", f"patient={value!r}: no such patient.", ["patient"])
+    return key

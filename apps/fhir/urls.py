@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from apps.fhir.views import FHIR_TYPES, MetadataView, ReadView, SearchView, not_found
+from apps.fhir.capabilities import FHIR_TYPES
+from apps.fhir.errors import not_found
+from apps.fhir.views import MetadataView, ReadView, SearchView
 
 app_name = "fhir"
 

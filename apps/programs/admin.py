@@ -1,14 +1,10 @@
-"""Admin of the clinical engine: programs, sessions, flags, and the assessments that feed them.
-
-StrengthTest and QuestionnaireResponse (apps.assessments) are registered here, not in
-apps/assessments/admin.py: recording one must go through `strength_test_record_for_program` or
-`questionnaire_record_for_program`, which recompute the patient's open program, and imports point
-one way (assessments ← programs), so the assessments app cannot call them.
+"""Admin of the clinical engine: programs, training sessions and flags.
 
 Every page is scoped by clinic like the foundation's (PatientDataAdmin: 404 outside the user's
 clinics, every row shown recorded as a read, rows of deleted patients hidden). Rows are written by
 the services only: add pages are ServiceForms, a recorded row is read-only, and nothing is deleted
 here. A program's status moves by actions and buttons that call program_start / program_transition.
+Flags are in admin_flags; strength tests and questionnaires have their own admin (apps/assessments/admin.py).
 """
 
 from __future__ import annotations
@@ -26,22 +22,17 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.assessments.models import QuestionnaireResponse, StrengthTest
-from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS, fmt
+from apps.assessments.scoring import fmt
 from apps.clinics.access import machines_for_user
-from apps.clinics.admin_base import PatientDataAdmin, ServiceAdmin, refusal_text
+from apps.clinics.admin_base import PatientDataAdmin, RecordAdmin, ServiceAdmin, refusal_text
+from apps.clinics.admin_time import local_time
 from apps.clinics.models import Machine
-from apps.programs import flags, services
-from apps.programs.admin_forms import (
-    PRESCRIPTION,
-    SECTIONS,
-    ProgramAddForm,
-    QuestionnaireAddForm,
-    SessionAddForm,
-    StrengthTestAddForm,
-    local_time,
+from apps.programs import (
+    admin_flags,  # noqa: F401  (registers the flags)
+    services,
 )
-from apps.programs.models import MOVE_LABELS, START, Flag, Program, ProgramStatus, TrainingSession, moves_from
+from apps.programs.admin_forms import PRESCRIPTION, ProgramAddForm, SessionAddForm
+from apps.programs.models import MOVE_LABELS, START, Program, ProgramStatus, TrainingSession, moves_from
 
 
 def who(user: Any) -> str:
@@ -50,20 +41,6 @@ def who(user: Any) -> str:
 
 def load_text(load: Any, unit_label: str) -> str:
     return "—" if load is None else f"{fmt(load)} {unit_label}"
-
-
-class RecordAdmin(ServiceAdmin, PatientDataAdmin):
-    """A row of a patient's record: added through its service, then read-only; never deleted here."""
-
-    search_fields = ["patient__family_name", "=patient__mrn"]
-    autocomplete_fields = ["patient"]
-    list_per_page = 50
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Training sessions -----------------------------------------------------------------------------
@@ -362,152 +339,3 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         load = load_text(program.start_load, program.get_load_unit_display())
         reason = program.start_load_override_reason
         return f"{load}, set by the clinician: {reason}" if reason else load
-
-
-# --- Strength tests and questionnaires ---------------------------------------------------------------
-
-
-@admin.register(StrengthTest)
-class StrengthTestAdmin(RecordAdmin):
-    add_form = StrengthTestAddForm
-    add_fieldsets = [
-        (None, {"fields": ["patient", "machine", "performed_at"]}),
-        ("Range of motion reached and pain", {"fields": ["rom_min_deg", "rom_max_deg", "pain_before", "pain_after"]}),
-        ("Torque per angle", {"fields": ["points"]}),
-    ]
-    list_display = [
-        "patient",
-        "region",
-        "performed_local",
-        "is_familiarization",
-        "machine",
-        "peak_torque_nm",
-        "strength_index_nm_deg",
-    ]
-    list_filter = ["region", "is_familiarization"]
-    list_select_related = ["patient", "clinic", "machine__clinic"]
-    fieldsets = [
-        (None, {"fields": ["patient", "region", "performed_local", "is_familiarization", "machine", "recorded_by"]}),
-        ("Result", {"fields": ["rom", "pain_before", "pain_after", "peak_torque_nm", "strength_index_nm_deg"]}),
-        ("Torque per angle", {"fields": ["points_table"]}),
-    ]
-    readonly_fields = flatten_fieldsets(fieldsets)
-    performed_local = local_time("performed_at", "performed (clinic time)")
-
-    def choices_for(self, field_name: str, related: Any, request: HttpRequest) -> QuerySet:
-        if related is Machine:
-            return machines_for_user(request.user).filter(is_active=True).select_related("clinic")
-        return super().choices_for(field_name, related, request)
-
-    @admin.display(description="range of motion reached")
-    def rom(self, test: StrengthTest) -> str:
-        return f"{test.rom_min_deg}-{test.rom_max_deg}°"
-
-    @admin.display(description="points")
-    def points_table(self, test: StrengthTest) -> str:
-        rows = format_html_join(
-            "",
-            "<tr><td>{}°</td><td>{} {}</td><td>{} N·m</td></tr>",
-            ((p.angle_deg, fmt(p.torque), p.get_unit_display(), fmt(p.torque_nm)) for p in test.points.all()),
-        )
-        return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            "Angle",
-            "Torque as captured",
-            "Torque (N·m)",
-            rows,
-        )
-
-
-@admin.register(QuestionnaireResponse)
-class QuestionnaireResponseAdmin(RecordAdmin):
-    add_form = QuestionnaireAddForm
-    add_fieldsets = [
-        (None, {"fields": ["patient", "instrument", "completed_at"]}),
-        ("ODI or NDI: section scores 0-5, blank when not answered", {"fields": SECTIONS}),
-        ("Pain NRS", {"fields": ["rating"]}),
-    ]
-    list_display = ["patient", "instrument", "completed_local", "score", "percent", "band", "answered"]
-    list_filter = ["instrument", "band"]
-    list_select_related = ["patient", "clinic"]
-    fieldsets = [
-        (None, {"fields": ["patient", "instrument", "completed_local", "clinic", "recorded_by"]}),
-        ("Score", {"fields": ["score", "percent", "band", "answered", "answers_table"]}),
-    ]
-    readonly_fields = flatten_fieldsets(fieldsets)
-    completed_local = local_time("completed_at", "completed (clinic time)")
-
-    @admin.display(description="answers")
-    def answers_table(self, response: QuestionnaireResponse) -> str:
-        titles = {"odi": ODI_SECTIONS, "ndi": NDI_SECTIONS}.get(response.instrument, ("rating",))
-        rows = (
-            (title, "—" if answer is None else answer) for title, answer in zip(titles, response.answers, strict=True)
-        )
-        return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows))
-
-
-# --- Flags -----------------------------------------------------------------------------------------
-
-
-class FlagStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("open", "Open"), ("resolved", "Resolved")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in ("open", "resolved"):
-            return queryset.filter(resolved_at__isnull=self.value() == "open")
-        return queryset
-
-
-class ResolveActionForm(helpers.ActionForm):
-    resolution = forms.CharField(required=False, max_length=300, label="Resolution")
-
-
-@admin.register(Flag)
-class FlagAdmin(PatientDataAdmin):
-    """Flags open and close by the rules; a clinical review closes a pain or load flag, a physician a red flag."""
-
-    list_display = ["kind", "patient", "opened_local", "reason", "is_open", "resolved_local", "resolution"]
-    list_filter = [FlagStateFilter, "kind"]
-    list_select_related = ["patient__clinic"]
-    search_fields = ["patient__family_name", "=patient__mrn"]
-    list_per_page = 50
-    action_form = ResolveActionForm
-    actions = ["resolve"]
-    fields = ["kind", "patient", "program", "opened_local", "reason", "resolved_local", "resolution"]
-    readonly_fields = fields
-    opened_local = local_time("opened_at", "opened", clinic_of=lambda flag: flag.patient.clinic)
-    resolved_local = local_time("resolved_at", "resolved", clinic_of=lambda flag: flag.patient.clinic)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
-        return False
-
-    def has_resolve_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(flags.REVIEW_PERM)
-
-    @admin.display(description="open", boolean=True)
-    def is_open(self, flag: Flag) -> bool:
-        return flag.resolved_at is None
-
-    @admin.action(description="Resolve the selected flags (say what was decided)", permissions=["resolve"])
-    def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        resolution, resolved = request.POST.get("resolution", ""), 0
-        for flag in queryset.select_related("patient"):
-            try:
-                flags.flag_resolve(actor=request.user, flag=flag, resolution=resolution)
-            except (ValidationError, PermissionDenied) as error:
-                label = f"{flag.get_kind_display()}, {flag.patient}"
-                self.message_user(request, f"{label}: {refusal_text(error)}", messages.ERROR)
-            else:
-                resolved += 1
-        if resolved:
-            self.message_user(request, f"Resolved {resolved} flag(s).", messages.SUCCESS)

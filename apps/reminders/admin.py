@@ -15,9 +15,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.clinics.admin_base import PatientDataAdmin
+from apps.clinics.admin_time import local_time
 from apps.patients.admin import PatientAdmin
 from apps.patients.models import Patient
-from apps.programs.admin_forms import local_time
 from apps.reminders import selectors
 from apps.reminders.models import Reminder, ReminderState
 

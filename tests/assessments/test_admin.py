@@ -1,5 +1,5 @@
-"""Strength tests and questionnaires in the admin (registered by apps.programs.admin): recorded through the
-program-aware services, refusals are form errors, nothing is written on a refusal."""
+"""Strength tests and questionnaires in the admin (apps.assessments.admin): recorded through the services, whose
+signals update the program; refusals are form errors, nothing is written on a refusal."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from apps.fhir.views import FhirJsonRenderer
+from apps.fhir.renderers import FhirJsonRenderer
 from tests.fhir.golden_rows import CASES
 from tests.fhir.r4 import parsed
 

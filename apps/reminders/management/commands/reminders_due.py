@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.context import origin
-from apps.programs.admin_forms import clinic_time
+from apps.clinics.admin_time import clinic_time
 from apps.reminders import rules, services, tasks
 from apps.reminders.models import Reminder
 

@@ -1,0 +1,112 @@
+"""The FHIR types served, each with its read and search sources: the table behind routes and CapabilityStatement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
+from apps.fhir import mapping, reads
+from apps.fhir.mapping import Json
+from apps.fhir.resources.administrative import PATIENT_FIELDS
+from apps.fhir.resources.clinical import (
+    QUESTIONNAIRE_RESPONSE_FIELDS,
+    SCORE_OBSERVATION_FIELDS,
+    STRENGTH_OBSERVATION_FIELDS,
+)
+from apps.fhir.search import Source, each
+from apps.patients.selectors import patient_list
+
+# Searches load only the columns their builders read, and of the patient only what the read audit
+# events name: no column the response does not carry (nothing clinical of the patient).
+AUDIT_FIELDS = ("patient__organization", "patient__clinic")
+
+
+def _strength_tests_shown(user: Any) -> QuerySet:
+    return reads.records(StrengthTest, user).only(*STRENGTH_OBSERVATION_FIELDS, *AUDIT_FIELDS)
+
+
+def _scores_shown(user: Any) -> QuerySet:
+    return reads.records(QuestionnaireResponse, user).only(*SCORE_OBSERVATION_FIELDS, *AUDIT_FIELDS)
+
+
+def _responses_shown(user: Any) -> QuerySet:
+    return reads.records(QuestionnaireResponse, user).only(*QUESTIONNAIRE_RESPONSE_FIELDS, *AUDIT_FIELDS)
+
+
+def _patients_shown(user: Any) -> QuerySet:
+    return patient_list(user=user).select_related(None).select_related("organization").only(*PATIENT_FIELDS)
+
+
+def _strength_observations(tests: list[StrengthTest]) -> list[Json]:
+    """The tests' Observations, their curves read in one query (not a prefetch: no object per point)."""
+    points = StrengthTestPoint.objects.filter(test_id__in=[test.pk for test in tests]).order_by("test_id", "-angle_deg")
+    curves: dict[uuid.UUID, list[tuple[int, Decimal]]] = {}
+    for test_id, angle, torque_nm in points.values_list("test_id", "angle_deg", "torque_nm"):
+        curves.setdefault(test_id, []).append((angle, torque_nm))
+    return [mapping.strength_observation(test, curves.get(test.pk, [])) for test in tests]
+
+
+@dataclass(frozen=True)
+class FhirType:
+    """A resource type served: `read(user, id)` → (resource, audited row or None), and its search sources."""
+
+    name: str
+    read: Callable[[Any, str], tuple[Json, Model | None]] | None = None
+    search: tuple[Source, ...] = ()
+    search_params: tuple[str, ...] = field(default=())
+
+    @property
+    def interactions(self) -> list[str]:
+        served = []
+        if self.read is not None:
+            served.append("read")
+        if self.search:
+            served.append("search-type")
+        return served
+
+
+PATIENT_SEARCH = ("patient", "_lastUpdated")
+
+FHIR_TYPES: tuple[FhirType, ...] = (
+    FhirType("Organization", read=reads.read_organization),
+    FhirType("Location", read=reads.read_location),
+    FhirType(
+        "Patient",
+        read=reads.read_patient,
+        search=(Source(_patients_shown, "updated_at", each(mapping.patient_resource), patient_field=None),),
+        search_params=("_lastUpdated",),
+    ),
+    FhirType(
+        "Observation",
+        read=reads.read_observation,
+        search=(
+            Source(_strength_tests_shown, "performed_at", _strength_observations),
+            Source(_scores_shown, "completed_at", each(mapping.score_observation)),
+        ),
+        search_params=PATIENT_SEARCH,
+    ),
+    FhirType(
+        "QuestionnaireResponse",
+        read=reads.read_questionnaire_response,
+        search=(Source(_responses_shown, "completed_at", each(mapping.questionnaire_response_resource)),),
+        search_params=PATIENT_SEARCH,
+    ),
+    FhirType(
+        "CarePlan",
+        read=reads.read_care_plan,
+        search=(Source(reads.programs, "created_at", each(mapping.care_plan_resource)),),
+        search_params=PATIENT_SEARCH,
+    ),
+    FhirType(
+        "Encounter",
+        read=reads.read_encounter,
+        search=(Source(reads.sessions, "performed_at", each(mapping.encounter_resource)),),
+        search_params=PATIENT_SEARCH,
+    ),
+)
