@@ -7,13 +7,14 @@ the server runs in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.utils import timezone
 
+from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic
 
 
@@ -40,9 +41,6 @@ def wall_clock(moment: datetime, tz: ZoneInfo) -> datetime:
 
 
 def at_clinic(typed: datetime, tz: ZoneInfo) -> datetime:
-    """A time the form read in the server's zone, read again as the clinic's wall clock.
-
-    The rule of every clinic-local time (`apps.programs.schedule.localise`, which this app cannot
-    import): a time in a spring-forward gap moves forward, an ambiguous one is its first occurrence.
-    """
-    return timezone.make_naive(typed).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    """A time the form read in the server's zone, read again as the clinic's wall clock (`localise`:
+    a time in a spring-forward gap moves forward, an ambiguous one is its first occurrence)."""
+    return localise(timezone.make_naive(typed), tz)

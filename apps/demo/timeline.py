@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from apps.clinics.localtime import localise
 from apps.programs.models import ProgramStatus
-from apps.programs.schedule import localise
 
 MIN_REST = timedelta(hours=48, minutes=5)  # the program default (48 h), with a little margin
 # How far before `now` the latest visit must lie: the recording of it is in the past too.

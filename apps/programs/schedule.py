@@ -19,14 +19,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from apps.assessments.scoring import as_decimal
+from apps.clinics.localtime import localise
 from apps.programs.progression import require_aware, round_down_to_increment
 
 # Due times and attendance (§9.5)
-
-
-def localise(wall_time: datetime, tz: ZoneInfo) -> datetime:
-    """A naive clinic-local wall time as a UTC instant: gaps move forward, ambiguous times take fold=0."""
-    return wall_time.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def add_local(moment: datetime, interval: timedelta, tz: ZoneInfo) -> datetime:

@@ -20,6 +20,7 @@ from apps.assessments.scoring import as_decimal, fmt
 from apps.audit import events
 from apps.audit.events import SYSTEM
 from apps.clinics.access import access_clinic
+from apps.clinics.localtime import localise
 from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
@@ -198,7 +199,7 @@ def program_create(
 def _threshold(since: datetime, days: int, tz: Any) -> datetime:
     """The first instant of local day `days + 1` after `since`: when `schedule.attendance_state` says "> days"."""
     first_day = since.astimezone(tz).date() + timedelta(days=days + 1)
-    return schedule.localise(datetime.combine(first_day, time(0)), tz)
+    return localise(datetime.combine(first_day, time(0)), tz)
 
 
 def set_thresholds(program: Program, since: datetime) -> None:

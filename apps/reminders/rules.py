@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from apps.programs.schedule import localise
+from apps.clinics.localtime import localise
 
 # --- Quiet hours (DOMAIN.md "Reminders": default no sends 21:00-08:00 clinic local time) -----------
 
@@ -44,7 +44,7 @@ def next_allowed_send(moment: datetime, tz: ZoneInfo, start: time, end: time) ->
     """`moment`, or when it falls in the clinic's quiet hours, the instant they end.
 
     A quiet-hours end that does not exist on its day (a spring-forward gap) is moved forward by the
-    gap, like every local time here (`programs.schedule.localise`); if that lands inside the next quiet
+    gap, like every local time here (`clinics.localtime.localise`); if that lands inside the next quiet
     period (only possible when the allowed window is shorter than the gap), the following end is
     taken. Three rounds always suffice: gaps are at most one a day.
     """

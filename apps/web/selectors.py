@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
+from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, RedFlagScreen
 from apps.patients.selectors import patient_list
-from apps.programs import schedule
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
 
 BOARD_ROWS = 50  # rows listed per board section; the count at the top says how many there are
@@ -47,8 +47,8 @@ class BoardSection:
 def local_day(clinic: Clinic, now: datetime) -> tuple[datetime, datetime]:
     """Start of today and of tomorrow on the clinic's wall clock, as aware datetimes."""
     today = now.astimezone(clinic.tzinfo).date()
-    start = schedule.localise(datetime.combine(today, time(0)), clinic.tzinfo)
-    return start, schedule.localise(datetime.combine(today + timedelta(days=1), time(0)), clinic.tzinfo)
+    start = localise(datetime.combine(today, time(0)), clinic.tzinfo)
+    return start, localise(datetime.combine(today + timedelta(days=1), time(0)), clinic.tzinfo)
 
 
 def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:

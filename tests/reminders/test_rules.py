@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.programs.schedule import localise
+from apps.clinics.localtime import localise
 from apps.reminders import rules
 from apps.reminders.rules import Recipient
 
