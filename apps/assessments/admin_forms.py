@@ -17,7 +17,7 @@ from apps.assessments import services
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS
 from apps.clinics.admin_base import ServiceForm
-from apps.clinics.admin_time import at_clinic
+from apps.clinics.admin_time import at_clinic, performed_at_machine_clinic
 
 # --- Strength test ---------------------------------------------------------------------------------
 
@@ -62,9 +62,7 @@ class StrengthTestAddForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        machine, performed_at = cleaned.get("machine"), cleaned.get("performed_at")
-        if machine is not None and performed_at is not None:
-            cleaned["performed_at"] = at_clinic(performed_at, machine.clinic.tzinfo)
+        performed_at_machine_clinic(cleaned)
         return cleaned
 
     def perform(self, actor: Any) -> StrengthTest:

@@ -44,3 +44,10 @@ def at_clinic(typed: datetime, tz: ZoneInfo) -> datetime:
     """A time the form read in the server's zone, read again as the clinic's wall clock (`localise`:
     a time in a spring-forward gap moves forward, an ambiguous one is its first occurrence)."""
     return localise(timezone.make_naive(typed), tz)
+
+
+def performed_at_machine_clinic(cleaned: dict[str, Any]) -> None:
+    """A form's `performed_at` read on the wall clock of the clinic where its `machine` stands."""
+    machine, performed_at = cleaned.get("machine"), cleaned.get("performed_at")
+    if machine is not None and performed_at is not None:
+        cleaned["performed_at"] = at_clinic(performed_at, machine.clinic.tzinfo)

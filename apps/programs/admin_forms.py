@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from apps.assessments.scoring import fmt
 from apps.clinics.admin_base import ServiceForm
-from apps.clinics.admin_time import at_clinic, clinic_time, wall_clock
+from apps.clinics.admin_time import clinic_time, performed_at_machine_clinic, wall_clock
 from apps.clinics.models import Machine
 from apps.programs import progression, services, sessions
 from apps.programs.models import Program, TrainingSession
@@ -93,9 +93,7 @@ class SessionAddForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        machine, performed_at = cleaned.get("machine"), cleaned.get("performed_at")
-        if machine is not None and performed_at is not None:
-            cleaned["performed_at"] = at_clinic(performed_at, machine.clinic.tzinfo)
+        performed_at_machine_clinic(cleaned)
         return cleaned
 
     def perform(self, actor: Any) -> TrainingSession:
