@@ -48,7 +48,9 @@ SCENARIOS = {
     "completed": Scenario((8, 20), (10, 12), ending=ProgramStatus.COMPLETED),
     "discharged": Scenario((8, 20), (10, 12), ending=ProgramStatus.DISCHARGED),
     "flare": Scenario((0, 3), (3, 8), last_session="flare"),
-    "red_flag": Scenario((1, 3), (4, 6), last_session="red_flag"),
+    # The stopped session's day, 1-2 days ago; the completed one before it (which attendance counts
+    # from) is at most 4 days earlier, so the patient stays under the 7 days that make them overdue.
+    "red_flag": Scenario((1, 2), (4, 6), last_session="red_flag"),
 }
 # By patient number within the clinic (MRN LJ-000001 is the first). LJ-000005's `refer` screen
 # blocks testing, so whatever it says here, that patient keeps the screen only.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -53,56 +53,70 @@ def next_session_due(
 
 ON_TRACK, OVERDUE, LAPSED, DETRAINED, NEW_EPISODE = "on_track", "overdue", "lapsed", "detrained", "new_episode"
 ATTENDANCE_STATES = (ON_TRACK, OVERDUE, LAPSED, DETRAINED, NEW_EPISODE)  # in order of severity
-ATTENDANCE_LIMITS = ((84, NEW_EPISODE), (28, DETRAINED), (14, LAPSED), (7, OVERDUE))  # more than N days
+# Each state holds FROM the last completed session + N days on the clinic's wall clock (DOMAIN.md
+# "Scheduling"): last seen Thursday 10:00 → overdue from the next Thursday 10:00, and 1 s before it is not.
+ATTENDANCE_THRESHOLDS = ((OVERDUE, 7), (LAPSED, 14), (DETRAINED, 28), (NEW_EPISODE, 84))
 
 
-def _day_starts(day: date, tz: ZoneInfo) -> datetime:
-    return localise(datetime.combine(day, time(0)), tz)
-
-
-def local_days_since(last_completed_at: datetime, now: datetime, tz: ZoneInfo) -> int:
-    """Local calendar days from the date of `last` to the date of `now` (0 if `now` is earlier).
-
-    A date counts from its first instant, so the count never goes back when a fall-back crosses midnight.
-    """
-    first = require_aware(last_completed_at, "last_completed_at").astimezone(tz).date()
-    days = (require_aware(now, "now").astimezone(tz).date() - first).days
-    while _day_starts(first + timedelta(days=days + 1), tz) <= now:
-        days += 1
-    return max(days, 0)
+def attendance_thresholds(last_completed_at: datetime, tz: ZoneInfo) -> dict[str, datetime]:
+    """The instant each attendance state begins, in order of severity (UTC)."""
+    return {state: add_local(last_completed_at, timedelta(days=days), tz) for state, days in ATTENDANCE_THRESHOLDS}
 
 
 def attendance_state(last_completed_at: datetime, now: datetime, tz: ZoneInfo) -> str:
     """From the last COMPLETED session: missed appointments do not lapse a patient by themselves."""
-    days = local_days_since(last_completed_at, now, tz)
-    return next((state for limit, state in ATTENDANCE_LIMITS if days > limit), ON_TRACK)
+    require_aware(now, "now")
+    reached = [state for state, at in attendance_thresholds(last_completed_at, tz).items() if now >= at]
+    return reached[-1] if reached else ON_TRACK
+
+
+def whole_days_since(last_completed_at: datetime, now: datetime, tz: ZoneInfo) -> int:
+    """Whole days elapsed on the clinic's wall clock (0 if `now` is earlier): 14 days and 2 hours is 14."""
+    last = require_aware(last_completed_at, "last_completed_at")
+    wall = require_aware(now, "now").astimezone(tz).replace(tzinfo=None) - last.astimezone(tz).replace(tzinfo=None)
+    days = max(wall.days, 0)
+    # A wall-clock difference can be off by one next to a DST gap or fold: settle it on the instants.
+    while days and add_local(last, timedelta(days=days), tz) > now:
+        days -= 1
+    while add_local(last, timedelta(days=days + 1), tz) <= now:
+        days += 1
+    return days
 
 
 RESUME, RESUME_REDUCED, RETEST = "resume", "resume_reduced", "retest"
 RETURN_REDUCE_FACTOR = Decimal("0.90")
+# Return after a gap (§9.7): up to and including N days since the last completed session.
+GAP_BANDS = ((14, RESUME), (28, RESUME_REDUCED), (84, RETEST))
 
 
 @dataclass(frozen=True)
 class GapReturn:
     action: str  # resume | resume_reduced | retest | new_episode
     load: Decimal | None  # None: derive a new start load from a retest (or a new episode)
-    days: int
+    days: int  # whole days since the last completed session, for the messages
+
+
+def gap_action(last_completed_at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """≤ 14 days resume, ≤ 28 resume reduced, ≤ 84 retest, beyond a new episode; 14 days and 2 h is > 14."""
+    require_aware(now, "now")
+    bands = ((add_local(last_completed_at, timedelta(days=days), tz), action) for days, action in GAP_BANDS)
+    return next((action for until, action in bands if now <= until), NEW_EPISODE)
 
 
 def return_after_gap(
     last_load: object, last_completed_at: datetime, now: datetime, tz: ZoneInfo, increment: object
 ) -> GapReturn:
-    """§9.7, on the same local-day count as `attendance_state` so the two never disagree.
+    """§9.7 on the same wall-clock instants as `attendance_state`.
 
     Loads come back as multiples of the increment (rounded down), like every proposal.
     """
-    days = local_days_since(last_completed_at, now, tz)
     load = as_decimal(last_load, "last load")
-    if days <= 14:
+    action, days = gap_action(last_completed_at, now, tz), whole_days_since(last_completed_at, now, tz)
+    if action == RESUME:
         return GapReturn(RESUME, round_down_to_increment(load, increment), days)
-    if days <= 28:
-        return GapReturn(RESUME_REDUCED, round_down_to_increment(load * RETURN_REDUCE_FACTOR, increment), days)
-    return GapReturn(RETEST if days <= 84 else NEW_EPISODE, None, days)
+    if action == RESUME_REDUCED:
+        return GapReturn(action, round_down_to_increment(load * RETURN_REDUCE_FACTOR, increment), days)
+    return GapReturn(action, None, days)
 
 
 QUESTIONNAIRE_EVERY_DAYS = 14  # Vernon: baseline and every 2 weeks [S48]

@@ -6,7 +6,7 @@ flags in the same transaction (DESIGN.md "Data flow"); the rules themselves live
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,6 @@ from apps.assessments.scoring import as_decimal, fmt
 from apps.audit import events
 from apps.audit.events import SYSTEM
 from apps.clinics.access import access_clinic
-from apps.clinics.localtime import localise
 from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
@@ -40,7 +39,7 @@ REGION_INSTRUMENT = {Region.LUMBAR: Instrument.ODI, Region.CERVICAL: Instrument.
 PRESCRIPTION_FIELDS = frozenset(("sessions_per_week", "planned_weeks", "rep_min", "rep_max", "tul_min_s", "tul_max_s"))
 PRESCRIPTION_FIELDS |= {"progression_step_pct", "min_rest_hours"}
 ENDED = frozenset({ProgramStatus.COMPLETED, ProgramStatus.DISCHARGED, ProgramStatus.CANCELLED})
-THRESHOLD_DAYS = {"overdue_at": 7, "lapse_at": 14, "detrained_at": 28}  # "more than N days" (DOMAIN.md)
+THRESHOLD_FIELDS = {schedule.OVERDUE: "overdue_at", schedule.LAPSED: "lapse_at", schedule.DETRAINED: "detrained_at"}
 RECENT_TEST = timedelta(days=28)  # an older test no longer says what the patient can lift (detrained)
 QUESTIONNAIRE_EARLY = timedelta(days=7)  # a response up to 7 days before a due date counts for it
 
@@ -196,16 +195,11 @@ def program_create(
 # --- Schedule -------------------------------------------------------------------------------------
 
 
-def _threshold(since: datetime, days: int, tz: Any) -> datetime:
-    """The first instant of local day `days + 1` after `since`: when `schedule.attendance_state` says "> days"."""
-    first_day = since.astimezone(tz).date() + timedelta(days=days + 1)
-    return localise(datetime.combine(first_day, time(0)), tz)
-
-
 def set_thresholds(program: Program, since: datetime) -> None:
-    tz = program.clinic.tzinfo
-    for field, days in THRESHOLD_DAYS.items():
-        setattr(program, field, _threshold(since, days, tz))
+    """The stored instants the attendance job and the board read: from `since` + 7, 14 and 28 local days."""
+    thresholds = schedule.attendance_thresholds(since, program.clinic.tzinfo)
+    for state, field in THRESHOLD_FIELDS.items():
+        setattr(program, field, thresholds[state])
 
 
 def _questionnaire_due(program: Program, dates: list[datetime]) -> datetime | None:
@@ -298,7 +292,7 @@ def set_proposal(target: Program | TrainingSession, proposal: progression.Propos
 
 @transaction.atomic
 def program_refresh(*, program: Program, now: datetime) -> Program:
-    """Attendance as time passes (the periodic job): flags at day 8, 15 and 29, and lapse at day 15.
+    """Attendance as time passes (the periodic job): flags from 7, 14 and 28 days after the last session, lapse from 14.
 
     Idempotent: a second run at the same time finds nothing to change and writes nothing.
     """
@@ -312,7 +306,7 @@ def program_refresh(*, program: Program, now: datetime) -> Program:
     program.attendance = state
     if program.status == ProgramStatus.ACTIVE and state not in (AttendanceState.ON_TRACK, AttendanceState.OVERDUE):
         program.transition_to(ProgramStatus.LAPSED)
-        days = schedule.local_days_since(since, now, program.clinic.tzinfo)
+        days = schedule.whole_days_since(since, now, program.clinic.tzinfo)
         program.status_reason = f"No completed session for {days} days."
     if before == (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at):
         return program
@@ -335,7 +329,7 @@ def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
         return False
     program.retest_due_at = max(planned_discharge(program), test.performed_at)
     since = program.last_completed_at or program.started_at
-    if schedule.local_days_since(since, test.performed_at, program.clinic.tzinfo) > THRESHOLD_DAYS["detrained_at"]:
+    if schedule.gap_action(since, test.performed_at, program.clinic.tzinfo) in (schedule.RETEST, schedule.NEW_EPISODE):
         load = start_load_from(test, program.load_unit, program.machine_kind, test.machine)
         reason = f"new start load from the retest of {test.performed_at:%Y-%m-%d}"
         set_proposal(program, progression.Proposal(load, ProposalAction.START, reason))

@@ -192,23 +192,40 @@ def test_attendance_never_improves_as_time_passes(anchor, days_back, seconds, la
     second = first + timedelta(seconds=later_by)
     rank = schedule.ATTENDANCE_STATES.index
     assert rank(schedule.attendance_state(last, first, tz)) <= rank(schedule.attendance_state(last, second, tz))
-    assert schedule.local_days_since(last, first, tz) <= schedule.local_days_since(last, second, tz)
+    assert schedule.whole_days_since(last, first, tz) <= schedule.whole_days_since(last, second, tz)
+
+
+@st.composite
+def threshold_cases(draw):
+    state, days = draw(st.sampled_from(schedule.ATTENDANCE_THRESHOLDS))
+    last, tz = draw(near_an_offset_change(timedelta(days=days)) | st.tuples(INSTANTS, ZONES))
+    return last, tz, state, days
+
+
+@settings(derandomize=True, max_examples=200)
+@given(case=threshold_cases())
+def test_a_dst_change_never_moves_the_local_hour_of_an_attendance_threshold(case):
+    last, tz, state, days = case
+    at = schedule.attendance_thresholds(last, tz)[state]
+    target = last.astimezone(tz).replace(tzinfo=None) + timedelta(days=days)
+    jump = tz.utcoffset(target.replace(fold=1)) - tz.utcoffset(target.replace(fold=0))
+    assert at.astimezone(tz).replace(tzinfo=None) == target + max(jump, timedelta(0))  # a gap's hour does not exist
+    assert schedule.attendance_state(last, at - timedelta(seconds=1), tz) != state
+    assert schedule.attendance_state(last, at, tz) == state
 
 
 @settings(derandomize=True, max_examples=100)
 @given(last=INSTANTS, tz=ZONES, gap_days=st.integers(0, 120), load=LOADS, increment=INCREMENTS)
-def test_a_return_after_a_gap_follows_the_local_day_count_and_never_raises_the_load(
+def test_a_return_after_a_gap_follows_the_wall_clock_days_and_never_raises_the_load(
     last, tz, gap_days, load, increment
 ):
-    now = schedule.add_local(last, timedelta(days=gap_days), tz)
-    days = (now.astimezone(tz).date() - last.astimezone(tz).date()).days
+    # One second past N days on the wall clock is "more than N days" (DOMAIN.md: 14 days 2 h is 15-28).
+    now = schedule.add_local(last, timedelta(days=gap_days), tz) + timedelta(seconds=1)
     result = schedule.return_after_gap(load, last, now, tz, increment)
-    assert result.days == days
-    assert (result.load is None) is (days > 28)
-    assert (
-        result.action
-        == {0: "resume", 1: "resume_reduced", 2: "retest", 3: "new_episode"}[(days > 14) + (days > 28) + (days > 84)]
-    )
+    assert result.days == gap_days
+    assert (result.load is None) is (gap_days >= 28)
+    bands = (gap_days >= 14) + (gap_days >= 28) + (gap_days >= 84)
+    assert result.action == {0: "resume", 1: "resume_reduced", 2: "retest", 3: "new_episode"}[bands]
     if result.load is not None:
         assert result.load <= load
         assert result.load % increment == 0

@@ -118,55 +118,90 @@ def test_sessions_per_week_is_1_to_3(per_week):
         schedule.next_session_due(local(LA, 2026, 3, 5, 10), per_week, LA)
 
 
-# Attendance and return after a gap, in local calendar days
+# Attendance and return after a gap: instants on the clinic's wall clock (DOMAIN.md "Scheduling")
 
 LAST = local(LA, 2026, 3, 1, 10)  # a Sunday, the week the US springs forward
+SECOND = timedelta(seconds=1)
+# Two zones, each across a DST change between the last session and its first threshold.
+ZONE_CASES = {
+    # Sun 1 Mar 10:00 PST: overdue from Sun 8 Mar 10:00 PDT, 167 h later (spring forward)
+    "los_angeles": (LAST, {"overdue": (2026, 3, 8), "lapsed": (2026, 3, 15), "detrained": (2026, 3, 29)}),
+    # Thu 22 Oct 10:00 BST: overdue from Thu 29 Oct 10:00 GMT, 169 h later (fall back)
+    "london": (
+        local(LONDON, 2026, 10, 22, 10),
+        {"overdue": (2026, 10, 29), "lapsed": (2026, 11, 5), "detrained": (2026, 11, 19)},
+    ),
+}
+BEFORE = {"overdue": "on_track", "lapsed": "overdue", "detrained": "lapsed"}
+THRESHOLD_CASES = [
+    pytest.param(zone, state, id=f"{zone}-{state}")
+    for zone in ZONE_CASES
+    for state in ("overdue", "lapsed", "detrained")
+]
+
+
+@pytest.mark.parametrize(("zone", "state"), THRESHOLD_CASES)
+def test_each_attendance_state_begins_at_the_same_local_hour_n_days_later(zone, state):
+    last, days = ZONE_CASES[zone]
+    tz = last.tzinfo
+    at = local(tz, *days[state], 10)
+    assert schedule.attendance_thresholds(last, tz)[state] == at
+    assert schedule.attendance_state(last, at - SECOND, tz) == BEFORE[state]
+    assert schedule.attendance_state(last, at, tz) == state
+    assert schedule.attendance_state(last, at + SECOND, tz) == state
+
+
+def test_a_week_across_a_dst_change_is_not_168_hours():
+    assert schedule.attendance_thresholds(LAST, LA)["overdue"] - LAST == timedelta(hours=167)
+    london_last = ZONE_CASES["london"][0]
+    assert schedule.attendance_thresholds(london_last, LONDON)["overdue"] - london_last == timedelta(hours=169)
+
+
+def test_the_new_episode_begins_84_days_after_the_last_session():
+    at = local(LA, 2026, 5, 24, 10)  # March 1 + 84 days
+    assert schedule.attendance_state(LAST, at - SECOND, LA) == "detrained"
+    assert schedule.attendance_state(LAST, at, LA) == "new_episode"
+
+
+def test_a_threshold_in_a_spring_forward_gap_moves_forward_by_the_gap():
+    last = local(LA, 2026, 3, 1, 2, 30)  # + 7 days is 02:30 on 8 Mar, which does not exist in Los Angeles
+    overdue = schedule.attendance_thresholds(last, LA)["overdue"]
+    assert wall(overdue, LA) == datetime(2026, 3, 8, 3, 30)
+    assert schedule.attendance_state(last, overdue - SECOND, LA) == "on_track"
+
+
+def test_a_threshold_in_a_fall_back_fold_is_its_first_occurrence():
+    last = local(LONDON, 2026, 10, 18, 1, 30)  # + 7 days is 01:30 on 25 Oct, which London lives twice
+    overdue = schedule.attendance_thresholds(last, LONDON)["overdue"]
+    assert overdue == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 01:30 BST, not 01:30 GMT an hour later
+
+
+def at_day(days, **extra):
+    return schedule.add_local(LAST, timedelta(days=days), LA) + timedelta(**extra)
 
 
 @pytest.mark.parametrize(
-    ("now", "days", "state", "action", "load"),
+    ("now", "days", "action", "load"),
     [
-        (local(LA, 2026, 2, 28, 10), 0, "on_track", "resume", D(100)),  # `now` before the session: 0 days
-        (local(LA, 2026, 3, 8, 23, 59), 7, "on_track", "resume", D(100)),
-        (local(LA, 2026, 3, 9, 0, 0), 8, "overdue", "resume", D(100)),
-        (local(LA, 2026, 3, 15, 23, 59), 14, "overdue", "resume", D(100)),
-        (local(LA, 2026, 3, 16, 0, 0), 15, "lapsed", "resume_reduced", D(90)),
-        (local(LA, 2026, 3, 29, 12), 28, "lapsed", "resume_reduced", D(90)),
-        (local(LA, 2026, 3, 30, 0, 0), 29, "detrained", "retest", None),
-        (local(LA, 2026, 5, 24, 23, 59), 84, "detrained", "retest", None),  # March 1 + 84 days = May 24
-        (local(LA, 2026, 5, 25, 0, 0), 85, "new_episode", "new_episode", None),
+        (local(LA, 2026, 2, 28, 10), 0, "resume", D(100)),  # `now` before the session: 0 days
+        (at_day(7, seconds=-1), 6, "resume", D(100)),
+        (at_day(14), 14, "resume", D(100)),  # "≤ 14 days": the 14th day's instant still resumes
+        (at_day(14, seconds=1), 14, "resume_reduced", D(90)),
+        (at_day(14, hours=2), 14, "resume_reduced", D(90)),  # DOMAIN.md: 14 days and 2 hours is 15-28
+        (at_day(28), 28, "resume_reduced", D(90)),
+        (at_day(28, seconds=1), 28, "retest", None),
+        (at_day(84), 84, "retest", None),
+        (at_day(84, seconds=1), 84, "new_episode", None),
     ],
 )
-def test_attendance_and_return_after_a_gap(now, days, state, action, load):
-    assert schedule.local_days_since(LAST, now, LA) == days
-    assert schedule.attendance_state(LAST, now, LA) == state
+def test_return_after_a_gap_counts_elapsed_wall_clock_days(now, days, action, load):
+    assert schedule.whole_days_since(LAST, now, LA) == days
     assert schedule.return_after_gap(100, LAST, now, LA, 1) == GapReturn(action, load, days)
 
 
-def test_days_are_local_calendar_days_not_elapsed_ones():
-    last = local(LA, 2026, 3, 1, 23)
-    now = local(LA, 2026, 3, 9, 0, 30)  # 7 days and 30 min (less one DST hour) elapsed, but 8 dates on
-    assert schedule.attendance_state(last, now, LA) == "overdue"
-    assert schedule.attendance_state(last, local(LA, 2026, 3, 8, 23, 59), LA) == "on_track"
-
-
-def test_a_day_whose_midnight_does_not_exist_starts_at_its_first_instant():
-    sao_paulo = ZoneInfo("America/Sao_Paulo")  # 2018-11-04 00:00 -03 jumped to 01:00 -02
-    last = local(sao_paulo, 2018, 10, 28, 12)
-    assert schedule.local_days_since(last, local(sao_paulo, 2018, 11, 3, 23, 59, 59), sao_paulo) == 6
-    assert schedule.local_days_since(last, datetime(2018, 11, 4, 3, 0, tzinfo=UTC), sao_paulo) == 7  # 01:00 -02
-
-
-def test_a_date_repeated_by_a_fall_back_after_midnight_does_not_turn_the_count_back():
-    # Until 2011 Goose Bay fell back at 00:01 ADT to 23:01 AST: 2000-10-29 began, then 2000-10-28 came back
-    goose_bay = ZoneInfo("America/Goose_Bay")
-    last = local(goose_bay, 2000, 10, 21, 12)
-    just_after_midnight = datetime(2000, 10, 29, 3, 0, 30, tzinfo=UTC)  # 00:00:30 ADT on the 29th: day 8
-    back_on_the_28th = datetime(2000, 10, 29, 3, 1, 30, tzinfo=UTC)  # 23:01:30 AST on the 28th again
-    assert back_on_the_28th.astimezone(goose_bay).day == 28
-    assert schedule.local_days_since(last, just_after_midnight, goose_bay) == 8
-    assert schedule.local_days_since(last, back_on_the_28th, goose_bay) == 8
-    assert schedule.attendance_state(last, back_on_the_28th, goose_bay) == "overdue"
+def test_whole_days_settle_on_the_instants_next_to_a_dst_change():
+    assert schedule.whole_days_since(LAST, local(LA, 2026, 3, 8, 9, 59, 59), LA) == 6
+    assert schedule.whole_days_since(LAST, local(LA, 2026, 3, 8, 10), LA) == 7
 
 
 def test_return_after_a_gap_rounds_the_reduced_load_down():

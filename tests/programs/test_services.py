@@ -177,7 +177,7 @@ def test_program_start_sets_the_loads_and_every_due_date(clinician_a, patient_a,
     assert wall(program.questionnaire_due_at) == (2026, 3, 13, 10, 0)  # baseline done the day before: +14 days
     assert wall(program.physician_review_due_at) == (2026, 3, 27, 10, 0)  # +28 days, across the DST change
     assert wall(program.retest_due_at) == (2026, 4, 10, 10, 0)  # week 6
-    assert wall(program.overdue_at) == (2026, 3, 7, 0, 0)  # the first instant of day 8
+    assert wall(program.overdue_at) == (2026, 3, 6, 10, 0)  # 7 days on the wall clock
     assert Event.objects.filter(action=Action.UPDATE, object_id=str(program.pk)).count() == 1
 
 
@@ -198,7 +198,7 @@ def test_program_start_is_refused_while_a_red_flag_screen_awaits_review(clinicia
 
 
 def test_recording_a_session_updates_proposal_due_times_and_flags_in_one_transaction(program, record):
-    services.program_refresh(program=program, now=local(2026, 3, 7, 9))  # day 8 since the start: overdue
+    services.program_refresh(program=program, now=local(2026, 3, 7, 9))  # 7 days and 23 h since the start: overdue
     assert open_kinds(program.patient) == {"overdue"}
 
     session = record(program, reps=14)  # Monday 10:00, 14 reps at failure on 100 ft·lbf
@@ -211,9 +211,9 @@ def test_recording_a_session_updates_proposal_due_times_and_flags_in_one_transac
     assert wall(program.earliest_next_at) == (2026, 3, 4, 10, 0)  # Wednesday, +48 h
     assert wall(program.next_due_at) == (2026, 3, 5, 22, 0)  # Thursday, +3.5 days
     assert [wall(program.overdue_at), wall(program.lapse_at), wall(program.detrained_at)] == [
-        (2026, 3, 10, 0, 0),
-        (2026, 3, 17, 0, 0),
-        (2026, 3, 31, 0, 0),
+        (2026, 3, 9, 10, 0),  # Monday 10:00 + 7 days, the same local hour across the DST change
+        (2026, 3, 16, 10, 0),
+        (2026, 3, 30, 10, 0),
     ]
     assert (program.attendance, open_kinds(program.patient)) == ("on_track", set())
     events = Event.objects.filter(occurred_at__gte=session.created_at)

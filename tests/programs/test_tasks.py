@@ -1,8 +1,8 @@
 """Attendance as time passes: program_refresh, the periodic task, and coming back after a gap.
 
-Clinic A is in Los Angeles. The last completed session is Monday 2026-03-02 10:00 local, so the
-program is overdue from Tuesday 03-10 00:00 (day 8), lapsed from 03-17 00:00 (day 15) and detrained
-from 03-31 00:00 (day 29), each the first instant of the local day that makes it "more than N days".
+Clinic A is in Los Angeles. The last completed session is Monday 2026-03-02 10:00 PST, so the
+program is overdue from Monday 03-09 10:00 PDT (7 days on the wall clock, 167 h across the spring
+forward), lapsed from 03-16 10:00 and detrained from 03-30 10:00: instants, not calendar days.
 """
 
 from __future__ import annotations
@@ -83,13 +83,15 @@ def record(clinician_a, machine_a):
 @pytest.mark.parametrize(
     ("now", "attendance", "status", "kinds"),
     [
-        (local(2026, 3, 9, 23, 59), "on_track", "active", set()),  # day 7: not yet
-        (local(2026, 3, 10, 0, 0), "overdue", "active", {"overdue"}),  # day 8
-        (local(2026, 3, 17, 0, 0), "lapsed", "lapsed", {"overdue", "lapsed"}),  # day 15
-        (local(2026, 3, 31, 0, 0), "detrained", "lapsed", {"overdue", "lapsed", "detrained"}),  # day 29
+        (local(2026, 3, 9, 9, 59, 59), "on_track", "active", set()),  # 1 s before 7 days
+        (local(2026, 3, 9, 10, 0), "overdue", "active", {"overdue"}),
+        (local(2026, 3, 16, 9, 59, 59), "overdue", "active", {"overdue"}),
+        (local(2026, 3, 16, 10, 0), "lapsed", "lapsed", {"overdue", "lapsed"}),
+        (local(2026, 3, 30, 9, 59, 59), "lapsed", "lapsed", {"overdue", "lapsed"}),
+        (local(2026, 3, 30, 10, 0), "detrained", "lapsed", {"overdue", "lapsed", "detrained"}),
     ],
 )
-def test_program_refresh_follows_the_local_days_since_the_last_session(program, now, attendance, status, kinds):
+def test_program_refresh_follows_the_instants_after_the_last_session(program, now, attendance, status, kinds):
     services.program_refresh(program=program, now=now)
 
     program.refresh_from_db()
@@ -98,7 +100,7 @@ def test_program_refresh_follows_the_local_days_since_the_last_session(program, 
 
 def test_program_refresh_walks_through_each_threshold_and_audits_as_system(program):
     events_before = Event.objects.count()
-    for day in (local(2026, 3, 10, 1), local(2026, 3, 17, 1), local(2026, 3, 31, 1)):
+    for day in (local(2026, 3, 9, 11), local(2026, 3, 17, 11), local(2026, 3, 30, 11)):
         services.program_refresh(program=program, now=day)
 
     program.refresh_from_db()
