@@ -23,6 +23,7 @@ from apps.programs.models import (
     AttendanceState,
     Flag,
     FlagKind,
+    Phase,
     Program,
     ProposalAction,
     SessionStatus,
@@ -42,10 +43,20 @@ ATTENDANCE_FLAGS: dict[str, tuple[str, ...]] = {
     AttendanceState.NEW_EPISODE: ATTENDANCE_KINDS,
 }
 ATTENDANCE_REASONS = {
-    FlagKind.OVERDUE: "No completed session for more than 7 days: remind the patient.",
-    FlagKind.LAPSED: "No completed session for more than 14 days: the program has lapsed.",
-    FlagKind.DETRAINED: "No completed session for more than 28 days: retest before training.",
+    FlagKind.OVERDUE: "{days} days without a completed {what}: remind the patient.",
+    FlagKind.LAPSED: "{days} days without a completed {what}: the program has lapsed.",
+    FlagKind.DETRAINED: "{days} days without a completed {what}: retest before training.",
 }
+ATTENDANCE_DAYS = {FlagKind.OVERDUE: 7, FlagKind.LAPSED: 14, FlagKind.DETRAINED: 28}
+
+
+def attendance_reason(program: Program, kind: str) -> str:
+    """In maintenance the days count from when the session fell due (DOMAIN.md "Maintenance")."""
+    if program.phase == Phase.MAINTENANCE:
+        return ATTENDANCE_REASONS[kind].format(days=ATTENDANCE_DAYS[kind], what="maintenance session since it fell due")
+    return ATTENDANCE_REASONS[kind].format(days=ATTENDANCE_DAYS[kind], what="session")
+
+
 PAIN_KINDS = (ProposalAction.PAIN_HOLD, ProposalAction.PAIN_REDUCE)
 
 
@@ -84,7 +95,7 @@ def flags_resolve(*, program: Program, kinds: Iterable[str], at: datetime, resol
 def attendance_flags(*, program: Program, state: str, at: datetime, actor: Any) -> None:
     """Open every attendance flag up to `state`; lower ones stay open until a session is completed."""
     for kind in ATTENDANCE_FLAGS[state]:
-        flag_open(program=program, kind=kind, reason=ATTENDANCE_REASONS[kind], at=at, actor=actor)
+        flag_open(program=program, kind=kind, reason=attendance_reason(program, kind), at=at, actor=actor)
 
 
 def _is_clean(session: TrainingSession) -> bool:

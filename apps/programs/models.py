@@ -48,7 +48,7 @@ OPEN_STATUSES = frozenset({ProgramStatus.DRAFT, ProgramStatus.ACTIVE, ProgramSta
 
 # The moves staff make by hand (admin and staff UI), with their button labels. START is not a
 # status: program_start moves a draft to active with its start load.
-START = "start"
+START, MAINTAIN = "start", "maintain"
 MOVE_LABELS = {
     START: "Start",
     ProgramStatus.ACTIVE: "Resume",
@@ -56,19 +56,33 @@ MOVE_LABELS = {
     ProgramStatus.COMPLETED: "Complete",
     ProgramStatus.DISCHARGED: "Discharge",
     ProgramStatus.CANCELLED: "Cancel",
+    MAINTAIN: "Complete into maintenance",
 }
 
 
 def moves_from(program: Program) -> list[str]:
-    """The manual moves a program offers (a program lapses by itself; a draft is started, not resumed)."""
+    """The manual moves a program offers (a program lapses by itself; a draft is started, not resumed).
+
+    An active training program may complete into maintenance: the same program row goes on at the
+    maintenance interval, so its loads, flags and history stay one record.
+    """
     allowed = ALLOWED_TRANSITIONS[program.status]
     if program.status == ProgramStatus.DRAFT:
         allowed = (allowed - {ProgramStatus.ACTIVE}) | {START}
+    if program.status == ProgramStatus.ACTIVE and program.phase == Phase.TRAINING and program.completed_sessions:
+        allowed = allowed | {MAINTAIN}
     return [move for move in MOVE_LABELS if move in allowed]
 
 
 class IllegalTransition(ValidationError):
     pass
+
+
+class Phase(models.TextChoices):
+    """Training builds strength (the prescription's cadence); maintenance keeps it (DOMAIN.md "Maintenance")."""
+
+    TRAINING = "training", "Training"
+    MAINTENANCE = "maintenance", "Maintenance"
 
 
 class AttendanceState(models.TextChoices):
@@ -134,6 +148,13 @@ class Program(models.Model):
     min_rest_hours = models.PositiveSmallIntegerField(
         default=48, validators=[MinValueValidator(24), MaxValueValidator(168)]
     )
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING)
+    maintenance_interval_weeks = models.PositiveSmallIntegerField(
+        default=schedule.MAINTENANCE_DEFAULT_WEEKS,
+        validators=[MinValueValidator(schedule.MAINTENANCE_WEEKS[0]), MaxValueValidator(schedule.MAINTENANCE_WEEKS[1])],
+        help_text="One session every N weeks once the program completes into maintenance (1-4).",
+    )
+    maintenance_started_at = models.DateTimeField(null=True, blank=True)
     start_load = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     start_load_override_reason = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -172,6 +193,15 @@ class Program(models.Model):
                 condition=Q(progression_step_pct__gte=2, progression_step_pct__lte=10), name="program_step_range"
             ),
             models.CheckConstraint(condition=Q(status__in=ProgramStatus.values), name="program_status_valid"),
+            models.CheckConstraint(condition=Q(phase__in=Phase.values), name="program_phase_valid"),
+            models.CheckConstraint(
+                condition=Q(maintenance_interval_weeks__gte=1, maintenance_interval_weeks__lte=4),
+                name="program_maintenance_interval_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase=Phase.TRAINING) | Q(maintenance_started_at__isnull=False),
+                name="program_maintenance_has_start",
+            ),
             # One open program per patient and region: sessions and reminders need to know which.
             models.UniqueConstraint(
                 fields=["patient", "region"],
@@ -241,6 +271,8 @@ class TrainingSession(models.Model):
     supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     performed_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.COMPLETED)
+    # The program's phase when the session took place: outcomes count maintenance on its own, never as adherence.
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING)
     rom_min_deg = models.PositiveSmallIntegerField()
     rom_max_deg = models.PositiveSmallIntegerField()
     load = models.DecimalField(max_digits=7, decimal_places=2)

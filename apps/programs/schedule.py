@@ -160,3 +160,42 @@ def retest_due(completed_sessions: int, program_start: datetime, now: datetime, 
 
 def next_due(due_dates: Sequence[datetime], now: datetime) -> datetime | None:
     return next((at for at in sorted(due_dates) if at >= now), None)
+
+
+# Maintenance (DOMAIN.md "Maintenance"): one session every 1-4 weeks keeps what 10-12 weeks built.
+
+MAINTENANCE_WEEKS = (1, 4)
+MAINTENANCE_DEFAULT_WEEKS = 2
+MAINTENANCE_CHECKUP_WEEKS = 12  # retest (and questionnaires, physician review) every 12 weeks [Tucci 1992]
+
+
+def maintenance_due(last_completed_at: datetime, interval_weeks: int, tz: ZoneInfo) -> datetime:
+    """The next maintenance session: the last completed session + the interval, at the same local hour."""
+    low, high = MAINTENANCE_WEEKS
+    if isinstance(interval_weeks, bool) or not isinstance(interval_weeks, int) or not low <= interval_weeks <= high:
+        raise ValueError(
+            f"The maintenance interval must be a whole number of weeks {low}-{high}; got {interval_weeks!r}."
+        )
+    return add_local(last_completed_at, timedelta(weeks=interval_weeks), tz)
+
+
+def attendance_anchor(last_completed_at: datetime, tz: ZoneInfo, maintenance_weeks: int | None = None) -> datetime:
+    """The instant attendance counts from: the last completed session, or in maintenance its due time.
+
+    In training a patient is overdue 7 days after the last session; in maintenance 7 days after the
+    session fell due, lapsed 14 days after (DOMAIN.md: "lapsed from maintenance at due + 14 days"),
+    detrained 28 days after. Return after a gap counts from the same instant.
+    """
+    if maintenance_weeks is None:
+        return require_aware(last_completed_at, "last_completed_at").astimezone(UTC)
+    return maintenance_due(last_completed_at, maintenance_weeks, tz)
+
+
+def maintenance_checkups(maintenance_start: datetime, until: datetime, tz: ZoneInfo) -> list[datetime]:
+    """Every 12 weeks from the start of maintenance, up to and including the first one after `until`."""
+    require_aware(until, "until")
+    due, number = [], 1
+    while not due or due[-1] <= until:
+        due.append(add_local(maintenance_start, timedelta(weeks=MAINTENANCE_CHECKUP_WEEKS * number), tz))
+        number += 1
+    return due

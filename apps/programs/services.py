@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.assessments import selectors as assessment_selectors
-from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
+from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import as_decimal, fmt
 from apps.audit import events
 from apps.audit.events import SYSTEM
@@ -33,15 +33,21 @@ from apps.programs.models import (
     ProposalAction,
     TrainingSession,
 )
+from apps.programs.timing import (
+    REGION_INSTRUMENT,
+    attendance_since,
+    in_maintenance,
+    planned_discharge,
+    retest_due_in_maintenance,
+    set_due_dates,
+    set_thresholds,
+)
 
 REGION_MACHINE_KIND = {Region.LUMBAR: MachineKind.LUMBAR_EXTENSION, Region.CERVICAL: MachineKind.CERVICAL_EXTENSION}
-REGION_INSTRUMENT = {Region.LUMBAR: Instrument.ODI, Region.CERVICAL: Instrument.NDI}
 PRESCRIPTION_FIELDS = frozenset(("sessions_per_week", "planned_weeks", "rep_min", "rep_max", "tul_min_s", "tul_max_s"))
 PRESCRIPTION_FIELDS |= {"progression_step_pct", "min_rest_hours"}
 ENDED = frozenset({ProgramStatus.COMPLETED, ProgramStatus.DISCHARGED, ProgramStatus.CANCELLED})
-THRESHOLD_FIELDS = {schedule.OVERDUE: "overdue_at", schedule.LAPSED: "lapse_at", schedule.DETRAINED: "detrained_at"}
 RECENT_TEST = timedelta(days=28)  # an older test no longer says what the patient can lift (detrained)
-QUESTIONNAIRE_EARLY = timedelta(days=7)  # a response up to 7 days before a due date counts for it
 
 
 # --- Gate and locks -------------------------------------------------------------------------------
@@ -192,32 +198,6 @@ def program_create(
     return program
 
 
-# --- Schedule -------------------------------------------------------------------------------------
-
-
-def set_thresholds(program: Program, since: datetime) -> None:
-    """The stored instants the attendance job and the board read: from `since` + 7, 14 and 28 local days."""
-    thresholds = schedule.attendance_thresholds(since, program.clinic.tzinfo)
-    for state, field in THRESHOLD_FIELDS.items():
-        setattr(program, field, thresholds[state])
-
-
-def _questionnaire_due(program: Program, dates: list[datetime]) -> datetime | None:
-    instrument = REGION_INSTRUMENT[program.region]
-    last = assessment_selectors.last_response_at(patient=program.patient, instrument_in=[instrument])
-    return next((at for at in dates if last is None or last < at - QUESTIONNAIRE_EARLY), None)
-
-
-def planned_discharge(program: Program) -> datetime:
-    return schedule.planned_discharge_at(program.started_at, program.planned_weeks, program.clinic.tzinfo)
-
-
-def set_due_dates(program: Program, now: datetime) -> None:
-    tz, start, discharge = program.clinic.tzinfo, program.started_at, planned_discharge(program)
-    program.questionnaire_due_at = _questionnaire_due(program, schedule.questionnaire_due_dates(start, discharge, tz))
-    program.physician_review_due_at = schedule.next_due(schedule.physician_review_due_dates(start, discharge, tz), now)
-
-
 # --- program_start and program_transition ---------------------------------------------------------
 
 
@@ -249,7 +229,7 @@ def program_start(*, actor: Any, program: Program, now: datetime | None = None) 
     program.started_at = program.earliest_next_at = program.next_due_at = now
     program.current_load = program.proposed_load = program.start_load
     program.proposal_action, program.proposal_reason = ProposalAction.START, _start_reason(program)
-    set_thresholds(program, now)
+    set_thresholds(program)
     set_due_dates(program, now)
     program.retest_due_at = schedule.retest_due_at(now, program.clinic.tzinfo)
     return save_audited(program, actor)
@@ -292,27 +272,34 @@ def set_proposal(target: Program | TrainingSession, proposal: progression.Propos
 
 @transaction.atomic
 def program_refresh(*, program: Program, now: datetime) -> Program:
-    """Attendance as time passes (the periodic job): flags from 7, 14 and 28 days after the last session, lapse from 14.
+    """Attendance as time passes (the periodic job): flags from 7, 14 and 28 days after the last session
+    (in maintenance, after the session fell due), lapse from 14.
 
     Idempotent: a second run at the same time finds nothing to change and writes nothing.
     """
     lock(program)
-    since = program.last_completed_at or program.started_at
+    since = attendance_since(program)
     if program.status not in (ProgramStatus.ACTIVE, ProgramStatus.LAPSED) or since is None:
         return program
     before = (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at)
-    set_thresholds(program, since)  # catches up if the clinic's time zone changed since they were set
+    set_thresholds(program)  # catches up if the clinic's time zone changed since they were set
     state = schedule.attendance_state(since, now, program.clinic.tzinfo)
     program.attendance = state
     if program.status == ProgramStatus.ACTIVE and state not in (AttendanceState.ON_TRACK, AttendanceState.OVERDUE):
         program.transition_to(ProgramStatus.LAPSED)
-        days = schedule.whole_days_since(since, now, program.clinic.tzinfo)
-        program.status_reason = f"No completed session for {days} days."
+        program.status_reason = _lapse_reason(program, now)
     if before == (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at):
         return program
     save_audited(program, SYSTEM)
     flags.attendance_flags(program=program, state=state, at=now, actor=SYSTEM)
     return program
+
+
+def _lapse_reason(program: Program, now: datetime) -> str:
+    days = schedule.whole_days_since(program.last_completed_at or program.started_at, now, program.clinic.tzinfo)
+    if in_maintenance(program):
+        return f"No completed session for {days} days (maintenance every {program.maintenance_interval_weeks} weeks)."
+    return f"No completed session for {days} days."
 
 
 def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
@@ -327,9 +314,12 @@ def _after_test(program: Program, test: StrengthTest, actor: Any) -> bool:
         return True
     if program.started_at is None or test.performed_at < program.started_at:
         return False
-    program.retest_due_at = max(planned_discharge(program), test.performed_at)
-    since = program.last_completed_at or program.started_at
-    if schedule.gap_action(since, test.performed_at, program.clinic.tzinfo) in (schedule.RETEST, schedule.NEW_EPISODE):
+    if in_maintenance(program):
+        program.retest_due_at = retest_due_in_maintenance(program, test.performed_at)
+    else:
+        program.retest_due_at = max(planned_discharge(program), test.performed_at)
+    gap = schedule.gap_action(attendance_since(program), test.performed_at, program.clinic.tzinfo)
+    if gap in (schedule.RETEST, schedule.NEW_EPISODE):
         load = start_load_from(test, program.load_unit, program.machine_kind, test.machine)
         reason = f"new start load from the retest of {test.performed_at:%Y-%m-%d}"
         set_proposal(program, progression.Proposal(load, ProposalAction.START, reason))

@@ -23,22 +23,15 @@ from apps.clinics.models import Clinic, Machine
 from apps.programs import flags, progression, schedule, selectors
 from apps.programs.models import (
     AttendanceState,
+    Phase,
     Program,
     ProgramStatus,
     ProposalAction,
     SessionStatus,
     TrainingSession,
 )
-from apps.programs.services import (
-    check_not_blocked,
-    gate,
-    lock,
-    save_audited,
-    set_due_dates,
-    set_proposal,
-    set_thresholds,
-    start_load_from,
-)
+from apps.programs.services import check_not_blocked, gate, lock, save_audited, set_proposal, start_load_from
+from apps.programs.timing import attendance_since, set_due_dates, set_next_due, set_thresholds
 
 # What a person enters for a session (the admin's and the staff UI's forms), besides its program.
 SESSION_INPUTS = (
@@ -155,19 +148,24 @@ def _retest_proposal(program: Program, session: TrainingSession, since: datetime
 
 
 def _in_force(program: Program, session: TrainingSession) -> progression.Proposal:
-    """The stored proposal, unless the gap since the last completed session changes it (DOMAIN.md §gap)."""
-    since, machine = program.last_completed_at or program.started_at, session.machine
-    tz = program.clinic.tzinfo
-    gap = schedule.return_after_gap(program.current_load, since, session.performed_at, tz, machine.load_increment)
+    """The stored proposal, unless the gap since the last completed session changes it (DOMAIN.md §gap).
+
+    In maintenance the gap counts from when the session fell due, not from the last one.
+    """
+    last, machine, tz = program.last_completed_at or program.started_at, session.machine, program.clinic.tzinfo
+    gap = schedule.return_after_gap(
+        program.current_load, attendance_since(program), session.performed_at, tz, machine.load_increment
+    )
+    days = schedule.whole_days_since(last, session.performed_at, tz)
     if gap.action == schedule.NEW_EPISODE:
-        message = f"{gap.days} days since the last completed session: a new episode (screen, questionnaires, test)."
+        message = f"{days} days since the last completed session: a new episode (screen, questionnaires, test)."
         raise ValidationError({"program": message})
     if gap.action == schedule.RETEST:
-        return _retest_proposal(program, session, since, gap.days)
+        return _retest_proposal(program, session, last, days)
     if gap.action == schedule.RESUME_REDUCED and program.last_completed_at:  # a load to come back from
         load = progression.clamp_load(gap.load, machine.load_increment, machine.min_load, machine.max_load)
         return progression.Proposal(
-            load, ProposalAction.RESUME_REDUCED, f"{gap.days} days without training: resume at 90 %"
+            load, ProposalAction.RESUME_REDUCED, f"{days} days without training: resume at 90 %"
         )
     return progression.Proposal(program.proposed_load, program.proposal_action, program.proposal_reason)
 
@@ -230,8 +228,12 @@ def _propose(
 
 
 def _retest_due_after(program: Program, performed_at: datetime) -> None:
-    # The mid-program retest falls due at session 12 or week 6, whichever comes first.
-    if program.completed_sessions == schedule.RETEST_AT_SESSION and program.retest_due_at:
+    # The mid-program retest falls due at session 12 or week 6, whichever comes first (maintenance has its own).
+    if (
+        program.phase == Phase.TRAINING
+        and program.completed_sessions == schedule.RETEST_AT_SESSION
+        and program.retest_due_at
+    ):
         since = program.started_at
         tests = assessment_selectors.tests_since(patient=program.patient, region=program.region, since=since)
         if all(test.is_familiarization for test in tests):
@@ -241,11 +243,8 @@ def _retest_due_after(program: Program, performed_at: datetime) -> None:
 def _count_completed(program: Program, session: TrainingSession, now: datetime) -> None:
     program.completed_sessions += 1
     program.last_completed_at, program.current_load = session.performed_at, session.load
-    program.earliest_next_at = schedule.earliest_next_session(session.performed_at, program.min_rest_hours)
-    program.next_due_at = schedule.next_session_due(
-        session.performed_at, program.sessions_per_week, program.clinic.tzinfo, program.min_rest_hours
-    )
-    set_thresholds(program, session.performed_at)
+    set_next_due(program, session.performed_at)
+    set_thresholds(program)
     program.attendance = AttendanceState.ON_TRACK
     set_due_dates(program, now)
     _retest_due_after(program, session.performed_at)
@@ -337,6 +336,7 @@ def session_record(
         supervisor=supervisor,
         performed_at=performed_at,
         status=status,
+        phase=program.phase,
         rom_min_deg=machine.rom_min_deg if rom_min_deg is None else rom_min_deg,
         rom_max_deg=machine.rom_max_deg if rom_max_deg is None else rom_max_deg,
         load=_as_load(load),
