@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
+from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
 from apps.assessments import selectors, services
 from apps.assessments.models import (
@@ -137,12 +138,12 @@ class StrengthTestInput(serializers.Serializer):
 
 
 class StrengthTestFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
     )
     region = django_filters.ChoiceFilter(choices=Region.choices)
-    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
-    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+    performed_after = InstantFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = InstantFilter(field_name="performed_at", lookup_expr="lt")
 
     class Meta:
         model = StrengthTest
@@ -150,12 +151,12 @@ class StrengthTestFilter(django_filters.FilterSet):
 
 
 class QuestionnaireFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
     )
     instrument = django_filters.ChoiceFilter(choices=Instrument.choices)
-    completed_after = django_filters.IsoDateTimeFilter(field_name="completed_at", lookup_expr="gte")
-    completed_before = django_filters.IsoDateTimeFilter(field_name="completed_at", lookup_expr="lt")
+    completed_after = InstantFilter(field_name="completed_at", lookup_expr="gte")
+    completed_before = InstantFilter(field_name="completed_at", lookup_expr="lt")
 
     class Meta:
         model = QuestionnaireResponse

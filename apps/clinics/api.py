@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
+from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
 from apps.clinics.access import access_clinic, clinics_for_user
 from apps.clinics.api_base import ScopedGenericAPIView
@@ -36,7 +37,7 @@ class ClinicOutput(serializers.ModelSerializer):
 
 
 class ClinicFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
     )
     is_active = django_filters.BooleanFilter(field_name="is_active", help_text="Open (true) or closed (false) sites.")

@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
+from apps.api.filters import MAX_OFFSET
 from apps.audit import events
 from apps.fhir.errors import FhirError, invalid
 from apps.fhir.mapping import Json
@@ -135,7 +136,12 @@ def _instant(text: str) -> datetime | None:
         moment = parse_datetime(text)
     except ValueError:
         return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+    if moment is None or moment.tzinfo is None or abs(moment.utcoffset()) > MAX_OFFSET:
+        return None  # PostgreSQL holds offsets up to ±15:59 only; no zone uses more than ±14:00
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a year-1 time west of UTC is before any instant the database holds
+        return None
 
 
 def page_size(value: str | None) -> int:

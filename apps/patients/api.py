@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response, etag_of
+from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
 from apps.audit import events
 from apps.audit.subjects import Subject
@@ -83,7 +84,7 @@ class PatientInput(serializers.ModelSerializer):
 
 
 class PatientFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 time."
     )
     clinic = django_filters.NumberFilter(field_name="clinic_id", help_text="Home clinic id.")

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from apps.api import idempotency
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
+from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
 from apps.audit import events
 from apps.clinics.access import machines_for_user
@@ -29,6 +30,7 @@ from apps.patients.selectors import record_get
 from apps.programs.models import (
     Flag,
     FlagKind,
+    Phase,
     Program,
     ProgramStatus,
     ProposalAction,
@@ -68,6 +70,9 @@ class ProgramOutput(serializers.ModelSerializer):
             "tul_max_s",
             "progression_step_pct",
             "min_rest_hours",
+            "phase",
+            "maintenance_interval_weeks",
+            "maintenance_started_at",
             "start_load",
             "started_at",
             "ended_at",
@@ -105,6 +110,7 @@ class SessionOutput(serializers.ModelSerializer):
             "machine",
             "performed_at",
             "status",
+            "phase",
             "rom_min_deg",
             "rom_max_deg",
             "load",
@@ -144,35 +150,31 @@ class FlagOutput(serializers.ModelSerializer):
 
 
 class ProgramFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
-    )
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP)
     patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
     status = django_filters.ChoiceFilter(choices=ProgramStatus.choices)
+    phase = django_filters.ChoiceFilter(choices=Phase.choices)
 
     class Meta:
         model = Program
-        fields = ["updated_since", "patient", "status"]
+        fields = ["updated_since", "patient", "status", "phase"]
 
 
 class SessionFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
-    )
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP)
     patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
-    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
-    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+    phase = django_filters.ChoiceFilter(choices=Phase.choices)
+    performed_after = InstantFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = InstantFilter(field_name="performed_at", lookup_expr="lt")
 
     class Meta:
         model = TrainingSession
-        fields = ["updated_since", "patient", "status", "performed_after", "performed_before"]
+        fields = ["updated_since", "patient", "status", "phase", "performed_after", "performed_before"]
 
 
 class FlagFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
-    )
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP)
     patient = django_filters.UUIDFilter(field_name="patient_id", help_text="Patient id.")
     kind = django_filters.ChoiceFilter(choices=FlagKind.choices)
     open = django_filters.BooleanFilter(field_name="resolved_at", lookup_expr="isnull", help_text="Unresolved (true).")
