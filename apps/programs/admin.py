@@ -29,10 +29,20 @@ from apps.clinics.admin_time import local_time
 from apps.clinics.models import Machine
 from apps.programs import (
     admin_flags,  # noqa: F401  (registers the flags)
+    maintenance,
     services,
 )
 from apps.programs.admin_forms import PRESCRIPTION, ProgramAddForm, SessionAddForm
-from apps.programs.models import MOVE_LABELS, START, Program, ProgramStatus, TrainingSession, moves_from
+from apps.programs.models import (
+    MAINTAIN,
+    MOVE_LABELS,
+    START,
+    Phase,
+    Program,
+    ProgramStatus,
+    TrainingSession,
+    moves_from,
+)
 
 
 def who(user: Any) -> str:
@@ -142,8 +152,20 @@ class TrainingSessionAdmin(SessionColumns, RecordAdmin):
 # --- Programs --------------------------------------------------------------------------------------
 
 
+INTERVAL_CHOICES = [(weeks, f"every {weeks} week{'s' if weeks > 1 else ''}") for weeks in range(1, 5)]
+
+
 class StatusActionForm(helpers.ActionForm):
     status_reason = forms.CharField(required=False, max_length=300, label="Reason")
+    maintenance_interval_weeks = forms.TypedChoiceField(
+        choices=INTERVAL_CHOICES, coerce=int, initial=2, required=False, label="Maintenance"
+    )
+
+
+def interval_weeks(request: HttpRequest) -> object:
+    """The maintenance interval as posted: a whole number, or the text itself for the service to refuse."""
+    given = request.POST.get("maintenance_interval_weeks") or "2"
+    return int(given) if given.isdigit() else given
 
 
 def status_action(move: str, description: str) -> Any:
@@ -201,6 +223,7 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         "patient",
         "region",
         "status",
+        "phase",
         "attendance",
         "next_due_local",
         "current_load_display",
@@ -208,7 +231,7 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         "completed_sessions",
         "record_session",
     ]
-    list_filter = ["status", "attendance", "region", "clinic"]
+    list_filter = ["status", "phase", "attendance", "region", "clinic"]
     list_select_related = ["patient", "clinic"]
     list_per_page = 50
     action_form = StatusActionForm
@@ -217,12 +240,13 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         status_action(ProgramStatus.ON_HOLD, "Put the selected programs on hold"),
         status_action(ProgramStatus.ACTIVE, "Resume the selected programs"),
         status_action(ProgramStatus.COMPLETED, "Complete the selected programs"),
+        status_action(MAINTAIN, "Complete the selected programs into maintenance"),
         status_action(ProgramStatus.DISCHARGED, "Discharge the selected programs (physician)"),
         status_action(ProgramStatus.CANCELLED, "Cancel the selected programs"),
     ]
     inlines = [SessionLogInline]
     fieldsets = [
-        (None, {"fields": ["patient", "clinic", "region", "status", "status_reason", "status_buttons"]}),
+        (None, {"fields": ["patient", "clinic", "region", "status", "phase", "status_reason", "status_buttons"]}),
         ("Load", {"fields": ["current_load_display", "proposed_load_display", "start_load_display", "record_session"]}),
         (
             "Attendance and schedule (clinic time)",
@@ -245,6 +269,7 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
             },
         ),
         ("Prescription", {"fields": ["prescribed_by", "baseline_test", "machine_kind", *PRESCRIPTION]}),
+        ("Maintenance", {"fields": ["maintenance_interval_weeks", "maintenance_started_local"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)
 
@@ -259,6 +284,7 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
     retest_due_local = local_time("retest_due_at", "strength retest due")
     physician_review_due_local = local_time("physician_review_due_at", "physician review due")
     ended_local = local_time("ended_at", "ended")
+    maintenance_started_local = local_time("maintenance_started_at", "maintenance since")
 
     def has_change_permission(self, request: HttpRequest, obj: Program | None = None) -> bool:
         # Nothing on a program is edited in a form: the services compute it, and its status moves by
@@ -281,7 +307,10 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
             return HttpResponseNotAllowed(["POST"])
         program = self.get_object(request, unquote(object_id))
         if self.move(request, program, request.POST.get("status", "")):
-            self.message_user(request, f"The program is now {program.get_status_display().lower()}.", messages.SUCCESS)
+            now = program.get_status_display().lower()
+            if program.phase == Phase.MAINTENANCE and program.status == ProgramStatus.ACTIVE:
+                now = f"in maintenance, one session every {program.maintenance_interval_weeks} week(s)"
+            self.message_user(request, f"The program is now {now}.", messages.SUCCESS)
         return redirect("admin:programs_program_change", program.pk)
 
     def move(self, request: HttpRequest, program: Program, move: str) -> bool:
@@ -290,6 +319,10 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         try:
             if move == START:
                 services.program_start(actor=request.user, program=program)
+            elif move == MAINTAIN:
+                maintenance.program_maintain(
+                    actor=request.user, program=program, interval_weeks=interval_weeks(request), reason=reason
+                )
             else:
                 services.program_transition(actor=request.user, program=program, status=move, reason=reason)
         except (ValidationError, PermissionDenied) as error:
@@ -308,11 +341,20 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
             '<button type="submit" class="button" formaction="{}" name="status" value="{}">{}</button>',
             ((url, move, MOVE_LABELS[move]) for move in moves),
         )
+        interval = ""
+        if MAINTAIN in moves:
+            options = format_html_join("", '<option value="{}"{}>{}</option>', (
+                (weeks, " selected" if weeks == 2 else "", label) for weeks, label in INTERVAL_CHOICES
+            ))  # fmt: skip
+            interval = format_html(
+                '<select name="maintenance_interval_weeks" aria-label="Maintenance interval">{}</select> ', options
+            )
         # The disabled first button is the form's default: Enter in the reason box moves nothing.
         return format_html(
             '<button type="submit" disabled hidden></button>'
             '<input type="text" name="status_reason" maxlength="300" placeholder="Reason (optional)" '
-            'aria-label="Reason"> {}',
+            'aria-label="Reason"> {}{}',
+            interval,
             buttons,
         )
 

@@ -16,7 +16,7 @@ from django.utils.html import escape
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.audit.models import Action, Event
 from apps.patients import services as patient_services
-from apps.programs import services, sessions
+from apps.programs import schedule, services, sessions
 from apps.programs.admin import TrainingSessionAdmin
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, TrainingSession
 from tests import factories
@@ -457,6 +457,51 @@ def test_another_clinics_status_button_is_404(signed_in, clinician_b, program):
 
     assert response.status_code == 404
     assert Program.objects.get(pk=program.pk).status == ProgramStatus.ACTIVE
+
+
+@pytest.fixture
+def trained(program, clinician_a, machine_a, now):
+    values = {"load": 100, "reps": 10, "time_under_load_s": 90, "reached_failure": True, "pain_before": 2}
+    performed_at = now - timedelta(days=2)
+    sessions.session_record(
+        actor=clinician_a, program=program, machine=machine_a, performed_at=performed_at, pain_after=2, **values
+    )
+    program.refresh_from_db()
+    return program
+
+
+def test_the_maintenance_button_completes_into_the_interval_chosen_beside_it(signed_in, clinician_a, trained):
+    client, change = signed_in(clinician_a), reverse("admin:programs_program_change", args=[trained.pk])
+    assert 'name="maintenance_interval_weeks"' in client.get(change).content.decode()
+    url = reverse("admin:programs_program_status", args=[trained.pk])
+
+    moved = client.post(url, {"status": "maintain", "maintenance_interval_weeks": "3"}, follow=True)
+
+    assert shown(moved) == ["The program is now in maintenance, one session every 3 week(s)."]
+    trained.refresh_from_db()
+    assert (trained.phase, trained.maintenance_interval_weeks, trained.status) == ("maintenance", 3, "active")
+    assert trained.next_due_at == schedule.maintenance_due(trained.last_completed_at, 3, LA)
+    assert 'name="maintenance_interval_weeks"' not in client.get(change).content.decode()  # no second move
+
+
+@pytest.mark.parametrize("weeks", ["0", "9", "x"])
+def test_an_interval_outside_1_to_4_weeks_is_a_message_and_nothing_moves(signed_in, clinician_a, trained, weeks):
+    url = reverse("admin:programs_program_status", args=[trained.pk])
+
+    refused = signed_in(clinician_a).post(url, {"status": "maintain", "maintenance_interval_weeks": weeks}, follow=True)
+
+    assert shown(refused) == [f"{trained.patient}: Choose one session every 1-4 weeks."]
+    assert Program.objects.get(pk=trained.pk).phase == "training"
+
+
+def test_the_maintenance_action_moves_the_selected_programs(signed_in, clinician_a, trained, program):
+    response = act(signed_in(clinician_a), "maintain_selected", trained, maintenance_interval_weeks="1")
+
+    assert shown(response) == ["Complete into maintenance: 1 program(s)."]
+    assert Program.objects.filter(pk=trained.pk).values_list("phase", "maintenance_interval_weeks").get() == (
+        "maintenance",
+        1,
+    )
 
 
 def test_the_program_page_shows_computed_fields_in_clinic_time_and_the_session_log(
