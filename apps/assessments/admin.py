@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from apps.assessments.admin_forms import SECTIONS, QuestionnaireAddForm, StrengthTestAddForm
+from apps.assessments.bands import BAND_LABELS, band_label
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import NDI_SECTIONS, ODI_SECTIONS, fmt
 from apps.clinics.access import machines_for_user
@@ -76,6 +77,19 @@ class StrengthTestAdmin(RecordAdmin):
         )
 
 
+class BandFilter(admin.SimpleListFilter):
+    """Bands by their labels: the stored code (bed_bound) is not for reading."""
+
+    title = "band"
+    parameter_name = "band"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(BAND_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(band=self.value()) if self.value() else queryset
+
+
 @admin.register(QuestionnaireResponse)
 class QuestionnaireResponseAdmin(RecordAdmin):
     add_form = QuestionnaireAddForm
@@ -84,15 +98,19 @@ class QuestionnaireResponseAdmin(RecordAdmin):
         ("ODI or NDI: section scores 0-5, blank when not answered", {"fields": SECTIONS}),
         ("Pain NRS", {"fields": ["rating"]}),
     ]
-    list_display = ["patient", "instrument", "completed_local", "score", "percent", "band", "answered"]
-    list_filter = ["instrument", "band"]
+    list_display = ["patient", "instrument", "completed_local", "score", "percent", "band_shown", "answered"]
+    list_filter = ["instrument", BandFilter]
     list_select_related = ["patient", "clinic"]
     fieldsets = [
         (None, {"fields": ["patient", "instrument", "completed_local", "clinic", "recorded_by"]}),
-        ("Score", {"fields": ["score", "percent", "band", "answered", "answers_table"]}),
+        ("Score", {"fields": ["score", "percent", "band_shown", "answered", "answers_table"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)
     completed_local = local_time("completed_at", "completed (clinic time)")
+
+    @admin.display(description="band", ordering="band")
+    def band_shown(self, response: QuestionnaireResponse) -> str:
+        return band_label(response.band) or "—"
 
     @admin.display(description="answers")
     def answers_table(self, response: QuestionnaireResponse) -> str:

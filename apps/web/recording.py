@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.assessments.bands import band_label
 from apps.assessments.models import Instrument
 from apps.assessments.scoring import fmt
 from apps.clinics.access import machines_for_user
@@ -198,7 +199,7 @@ def questionnaire_new(request: HttpRequest, patient_id: Any) -> HttpResponse:
     with timezone.override(patient.clinic.tzinfo):
         form = QuestionnaireForm(request.POST or None, patient=patient, instrument=instrument)
         if request.method == "POST" and (response := form.submit(request.user)):
-            band = f" ({response.band.replace('_', ' ')})" if response.band else ""
+            band = f" ({band_label(response.band)})" if response.band else ""
             messages.success(request, f"{response.get_instrument_display()} recorded: {response.score}{band}.")
             return _to_chart(patient, "#questionnaires")
     context = {

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.assessments import scoring
 from apps.assessments import services as assessment_services
+from apps.assessments.bands import band_label
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
 from apps.clinics.models import Machine
 from apps.patients.models import Patient
@@ -168,13 +169,18 @@ def section_field_name(number: int) -> str:
 
 
 def live_score_rule(instrument: str) -> dict[str, Any]:
-    """The constants `static/web/forms.js` scores with, taken from apps.assessments.scoring."""
-    bands = scoring.ODI_BANDS if instrument == Instrument.ODI else scoring.NDI_BANDS
+    """The constants `static/web/forms.js` scores with, taken from apps.assessments.scoring, with
+    each band as its label: the browser shows the band, it never sees a code."""
+    _, highest = scoring.SCORE_RANGES[instrument]
+    if instrument == Instrument.ODI:
+        bands, top = scoring.ODI_BANDS, scoring.odi_band(highest)
+    else:
+        bands, top = scoring.NDI_BANDS, scoring.ndi_band(highest)
     return {
         "instrument": instrument,
         "minAnswered": scoring.MIN_ANSWERED,
-        "bands": [[limit, name] for limit, name in bands],
-        "topBand": "bed_bound" if instrument == Instrument.ODI else "complete",
+        "bands": [[limit, band_label(name)] for limit, name in bands],
+        "topBand": band_label(top),
     }
 
 

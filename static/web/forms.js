@@ -11,6 +11,7 @@
     return Math.floor((2 * numerator + denominator) / (2 * denominator));
   }
 
+  // The rule carries each band's label (apps/assessments/bands.py), so it is shown as it comes.
   function band(value, rule) {
     for (const [limit, name] of rule.bands) {
       if (value <= limit) return name;
@@ -27,7 +28,7 @@
     const sum = answered.reduce((total, a) => total + a, 0);
     if (rule.instrument === "odi") {
       const percent = tenths(sum * 200, n) / 10; // Σ / (5n) × 100
-      return { valid: true, text: `ODI ${percent.toFixed(1)} %: ${band(percent, rule).replace("_", " ")} (${n} of 10 sections)` };
+      return { valid: true, text: `ODI ${percent.toFixed(1)} %: ${band(percent, rule)} (${n} of 10 sections)` };
     }
     const raw = tenths(sum * 100, n) / 10; // Σ × 10 / n
     return {

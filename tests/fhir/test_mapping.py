@@ -314,6 +314,13 @@ def test_odi_16_of_50_maps_to_32_percent_with_its_loinc_code(odi_response):
     assert body["subject"] == {"reference": f"Patient/{odi_response.patient_id}"}
 
 
+def test_the_top_odi_band_is_displayed_bed_bound_never_as_its_code(patient_a):
+    response = factories.QuestionnaireResponseFactory(patient=patient_a, instrument=scoring.ODI, answers=[5] * 10)
+    assert response.band == "bed_bound"
+    body = round_trip(mapping.score_observation(response))
+    assert body["interpretation"] == [{"text": "bed-bound"}]
+
+
 def test_ndi_score_is_the_raw_total_with_its_loinc_code(patient_a):
     response = factories.QuestionnaireResponseFactory(patient=patient_a, instrument=scoring.NDI, answers=[2] * 10)
     body = round_trip(mapping.score_observation(response))

@@ -216,6 +216,14 @@ def test_observation_read_finds_a_strength_test_or_a_score(api, writer_a, streng
     assert Event.objects.filter(object_id=str(odi.pk), action="read").count() == 1
 
 
+def test_a_bed_bound_score_is_read_and_searched_with_its_band_in_words(api, writer_a, patient_a):
+    response = factories.QuestionnaireResponseFactory(patient=patient_a, instrument=scoring.ODI, answers=[5] * 10)
+    read = validated(api("GET", f"{BASE}/Observation/{response.pk}", token=writer_a))
+    found = validated(api("GET", f"{BASE}/Observation?patient={patient_a.pk}", token=writer_a))
+    (searched,) = [entry["resource"] for entry in found["entry"] if entry["resource"]["id"] == str(response.pk)]
+    assert read["interpretation"] == searched["interpretation"] == [{"text": "bed-bound"}]
+
+
 def test_clinical_reads_validate_and_others_are_404(api, writer_a, writer_c, odi, program, session):
     for kind, row in (("QuestionnaireResponse", odi), ("CarePlan", program), ("Encounter", session)):
         body = validated(api("GET", f"{BASE}/{kind}/{row.pk}", token=writer_a))

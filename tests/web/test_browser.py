@@ -183,6 +183,29 @@ def test_the_odi_score_updates_live_and_matches_the_servers(ui, demo_like_patien
     expect(page.get_by_role("status")).to_contain_text("Oswestry Disability Index recorded: 42.2 (severe)")
 
 
+def test_the_live_odi_score_names_the_top_band_bed_bound(ui, demo_like_patient):
+    page = ui
+    sign_in(page, "clinician_a")
+    page.goto(f"/patients/{demo_like_patient.patient_id}/questionnaires/new/?instrument=odi")
+    for number in range(1, 11):
+        page.locator(f'input[name="section_{number}"][value="5"]').check()
+    expect(page.locator("#live-score")).to_have_text("ODI 100.0 %: bed-bound (10 of 10 sections)")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Oswestry Disability Index recorded: 100.0 (bed-bound)")
+    expect(page.locator("#questionnaires tbody tr", has_text="bed-bound")).to_have_count(1)
+
+
+def test_the_board_and_chart_show_due_days_with_the_exact_time_on_hover(ui, demo_like_patient):
+    page = ui
+    sign_in(page, "clinician_a")
+    due = page.locator("#due .detail time")
+    expect(due).to_have_text(re.compile(r"^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}$"))  # Mon 7 Dec: no hour
+    expect(due).to_have_attribute("title", re.compile(r", \d\d:\d\d America/Los_Angeles \(P[SD]T\)$"))
+    page.goto(f"/patients/{demo_like_patient.patient_id}/")
+    earliest = page.locator("#programs dd", has_text="h rest")
+    expect(earliest).to_have_text(re.compile(r"^from [A-Z][a-z]{2} \d\d:\d\d \(48 h rest\)$"))
+
+
 def test_a_new_clinic_admin_enrols_an_authenticator_app_then_works_in_the_admin(ui, clinic_admin_a, patient_a):
     """The second factor at first sign-in, and Django's admin under the site's strict CSP (any
     blocked inline script or style would be a console error, which fails the test)."""

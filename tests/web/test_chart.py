@@ -151,7 +151,8 @@ def test_the_chart_lists_the_latest_reminders_in_clinic_time(signed_in, clinicia
     assert shown[0].due_at == due
     text = response.content.decode()
     assert "Reminder history" in text
-    assert f"{timezone.localtime(due, clinic_a.tzinfo):%a %-d %b %Y, %H:%M}" in text
+    local = timezone.localtime(due, clinic_a.tzinfo)
+    assert f'title="{local:%a %-d %b %Y, %H:%M} America/Los_Angeles ({local:%Z})">{local:%a %-d %b}</time>' in text
     assert text.count("Due time moved") == 19
 
 

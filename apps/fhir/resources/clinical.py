@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from apps.assessments import scoring
+from apps.assessments.bands import band_label
 from apps.fhir import codes
 from apps.fhir.resources.base import Json, category, checked, compact, concept, iso, meta, quantity, reference
 
@@ -118,7 +119,8 @@ def score_observation(response: assessment_models.QuestionnaireResponse) -> Json
     """The score of a response (category survey), derived from the QuestionnaireResponse of the same id.
 
     ODI: LOINC 97909-6, percent (`%`). NDI: LOINC 82237-9, raw 0-50 (`{score}`). Pain NRS: LOINC
-    72514-3, valueInteger. The band (ODI/NDI) is the interpretation text.
+    72514-3, valueInteger. The band (ODI/NDI) is the interpretation text, as a person reads it
+    (bed-bound, never the stored code bed_bound).
     """
     instrument = response.instrument
     value: Json
@@ -145,7 +147,7 @@ def score_observation(response: assessment_models.QuestionnaireResponse) -> Json
             "effectiveDateTime": iso(response.completed_at),
             "issued": iso(response.created_at),
             **value,
-            "interpretation": [{"text": response.band}] if response.band else None,
+            "interpretation": [{"text": band_label(response.band)}] if response.band else None,
             "derivedFrom": [reference("QuestionnaireResponse", response.pk)],
         }
     )
