@@ -56,12 +56,15 @@ LOCAL_BASE = "https://spinezone.example/fhir"
 ISOMETRIC_TORQUE_SYSTEM = f"{LOCAL_BASE}/CodeSystem/isometric-torque"
 SESSION_STATUS_SYSTEM = f"{LOCAL_BASE}/CodeSystem/session-status"
 PROGRAM_STATUS_SYSTEM = f"{LOCAL_BASE}/CodeSystem/program-status"
+PROGRAM_PHASE_SYSTEM = f"{LOCAL_BASE}/CodeSystem/program-phase"  # training | maintenance
 ORGANIZATION_ID_SYSTEM = f"{LOCAL_BASE}/sid/organization"
 QUESTIONNAIRE_BASE = f"{LOCAL_BASE}/Questionnaire"
 
 # Local extensions (StructureDefinitions to publish with the CapabilityStatement's documentation).
 HOME_CLINIC_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/home-clinic"  # Patient: valueReference Location
 PROGRAM_STATUS_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/program-status"  # CarePlan: valueCoding
+# CarePlan: the program's phase now; Encounter: the phase the session took place in (valueCoding).
+PROGRAM_PHASE_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/program-phase"
 SESSION_STATUS_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/session-status"  # Encounter: valueCoding
 CARE_PLAN_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/care-plan"  # Encounter: valueReference CarePlan
 

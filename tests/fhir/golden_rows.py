@@ -249,6 +249,27 @@ def program_draft() -> Program:
     )
 
 
+def program_maintenance() -> Program:
+    return Program(
+        pk=_id(44),
+        patient_id=_id(2),
+        clinic_id=11,
+        region="lumbar",
+        load_unit="ft_lbf",
+        status="active",
+        phase="maintenance",
+        maintenance_interval_weeks=3,
+        maintenance_started_at=_at(18),
+        sessions_per_week=2,
+        planned_weeks=10,
+        start_load=Decimal("90.00"),
+        current_load=Decimal("120.00"),
+        started_at=_at(14),
+        created_at=_at(14),
+        updated_at=_at(19),
+    )
+
+
 def _session(pk: int, program: Program, status: str) -> TrainingSession:
     return TrainingSession(
         pk=_id(pk),
@@ -257,6 +278,7 @@ def _session(pk: int, program: Program, status: str) -> TrainingSession:
         clinic=clinic_full(),
         performed_at=_at(19, 999999),
         status=status,
+        phase=program.phase,
         updated_at=_at(20),
     )
 
@@ -267,6 +289,10 @@ def session_completed() -> TrainingSession:
 
 def session_stopped_early() -> TrainingSession:
     return _session(52, program_discharged(), "stopped_early")
+
+
+def session_maintenance() -> TrainingSession:
+    return _session(53, program_maintenance(), "completed")
 
 
 INTERACTIONS = {
@@ -333,8 +359,10 @@ CASES: dict[str, Callable[[], Any]] = {
     "care_plan_active": lambda: mapping.care_plan_resource(program_active()),
     "care_plan_discharged": lambda: mapping.care_plan_resource(program_discharged()),
     "care_plan_draft": lambda: mapping.care_plan_resource(program_draft()),
+    "care_plan_maintenance": lambda: mapping.care_plan_resource(program_maintenance()),
     "encounter_completed": lambda: mapping.encounter_resource(session_completed()),
     "encounter_stopped_early": lambda: mapping.encounter_resource(session_stopped_early()),
+    "encounter_maintenance": lambda: mapping.encounter_resource(session_maintenance()),
     "operation_outcome": lambda: mapping.operation_outcome("error", "not-found", "Patient/x is not known."),
     "operation_outcome_with_expression": lambda: mapping.operation_outcome(
         "warning", "invalid", "_count must be at least 1.", expression=["_count"]

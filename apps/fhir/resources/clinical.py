@@ -216,8 +216,11 @@ LOAD_LABELS = {"ft_lbf": "ft·lbf", "in_lbf": "in·lbf"}
 
 def _prescription_text(program: program_models.Program, load: Decimal | None) -> str:
     unit = LOAD_LABELS.get(program.load_unit, program.load_unit)
+    cadence = f"{program.sessions_per_week} session(s) per week for {program.planned_weeks} weeks"
+    if program.phase == MAINTENANCE:
+        cadence = f"maintenance: one session every {program.maintenance_interval_weeks} week(s)"
     parts = [
-        f"{program.sessions_per_week} session(s) per week for {program.planned_weeks} weeks",
+        cadence,
         f"one set to momentary failure, {program.rep_min}-{program.rep_max} repetitions",
         f"time under load {program.tul_min_s}-{program.tul_max_s} s",
         f"progression +{program.progression_step_pct} %",
@@ -226,6 +229,30 @@ def _prescription_text(program: program_models.Program, load: Decimal | None) ->
     if load is not None:
         parts.append(f"load {scoring.fmt(load)} {unit}")
     return "; ".join(parts) + "."
+
+
+MAINTENANCE = "maintenance"
+PHASE_DISPLAY = {"training": "Training", MAINTENANCE: "Maintenance"}
+
+
+def phase_extension(phase: str) -> Json:
+    display = PHASE_DISPLAY.get(phase, phase)
+    coding = {"system": codes.PROGRAM_PHASE_SYSTEM, "code": phase, "display": display}
+    return {"url": codes.PROGRAM_PHASE_EXTENSION, "valueCoding": coding}
+
+
+def _timing(program: program_models.Program) -> Json:
+    """Training: f sessions a week for the planned weeks; maintenance: one every N weeks, open-ended."""
+    if program.phase == MAINTENANCE:
+        return {"repeat": {"frequency": 1, "period": program.maintenance_interval_weeks, "periodUnit": "wk"}}
+    return {
+        "repeat": {
+            "boundsDuration": quantity(program.planned_weeks, codes.UCUM_WEEK),
+            "frequency": program.sessions_per_week,
+            "period": 1,
+            "periodUnit": "wk",
+        }
+    }
 
 
 def care_plan_resource(program: program_models.Program) -> Json:
@@ -239,14 +266,7 @@ def care_plan_resource(program: program_models.Program) -> Json:
         {
             "code": {"text": f"{region.capitalize()} extension strength training on a MedX-type machine"},
             "status": checked(ACTIVITY_STATUS[program.status], codes.CARE_PLAN_ACTIVITY_STATUS, "activity.status"),
-            "scheduledTiming": {
-                "repeat": {
-                    "boundsDuration": quantity(program.planned_weeks, codes.UCUM_WEEK),
-                    "frequency": program.sessions_per_week,
-                    "period": 1,
-                    "periodUnit": "wk",
-                }
-            },
+            "scheduledTiming": _timing(program),
             "location": reference("Location", program.clinic_id),
             "quantity": quantity(load, load_unit) if load is not None and load_unit else None,
             "description": _prescription_text(program, load),
@@ -266,7 +286,8 @@ def care_plan_resource(program: program_models.Program) -> Json:
                         "code": program.status,
                         "display": program.get_status_display(),
                     },
-                }
+                },
+                phase_extension(program.phase),
             ],
             "status": checked(CARE_PLAN_STATUS[program.status], codes.CARE_PLAN_STATUS, "CarePlan.status"),
             "intent": "plan",
@@ -307,6 +328,7 @@ def encounter_resource(session: program_models.TrainingSession) -> Json:
                     },
                 },
                 {"url": codes.CARE_PLAN_EXTENSION, "valueReference": reference("CarePlan", session.program_id)},
+                phase_extension(session.phase),
             ],
             "status": checked("finished", codes.ENCOUNTER_STATUS, "Encounter.status"),
             "class": {
