@@ -27,8 +27,8 @@ from apps.demo.seeding import ORGANIZATION_SLUG, STAFF, PatientSpec
 from apps.demo.timeline import SCENARIOS, Plan, make_plan, scenario_name
 from apps.patients.models import Patient
 from apps.patients.selectors import training_blocked
-from apps.programs import flags, services
-from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.programs import flags, maintenance, services
+from apps.programs.models import Flag, FlagKind, Phase, Program, ProgramStatus, SessionStatus, TrainingSession
 from apps.programs.sessions import session_record
 
 HISTORY_SEED = 2026
@@ -47,6 +47,7 @@ DISCHARGE_REASONS = {
     ProgramStatus.COMPLETED: "Completed the planned weeks; home exercise program given.",
     ProgramStatus.DISCHARGED: "Goals met: discharged to a home exercise program.",
 }
+MAINTENANCE_REASON = "Completed the planned weeks: one session every 2 weeks keeps the strength."
 RED_FLAG_NOTE = "New numbness in the left leg and saddle area during the set: stopped, sent for physician review."
 
 
@@ -128,6 +129,8 @@ class PatientHistory:
         self.start_program()
         retest_at, questionnaires_at = plan.retest_index(), plan.questionnaire_indexes()
         for index, at in enumerate(plan.sessions):
+            if index == plan.maintenance_from:
+                self.maintain(plan.maintained_at)
             if index in questionnaires_at:
                 self.questionnaires(at - QUESTIONNAIRES_BEFORE)
             if index == retest_at:
@@ -251,6 +254,14 @@ class PatientHistory:
             "adverse_event_note": RED_FLAG_NOTE,
         }
 
+    def maintain(self, at: datetime) -> None:
+        """The training phase's discharge measures, then maintenance at the default interval."""
+        self.questionnaires(at - QUESTIONNAIRES_BEFORE)
+        self.test(at, self.strength_factor(at))
+        maintenance.program_maintain(
+            actor=self.cast.physician, program=self.program, reason=MAINTENANCE_REASON, now=at + timedelta(minutes=30)
+        )
+
     def discharge(self, at: datetime) -> None:
         self.questionnaires(at - QUESTIONNAIRES_BEFORE)
         self.test(at, self.strength_factor(at))
@@ -282,6 +293,7 @@ def history_summary() -> str:
     in_demo = {"patient__organization__slug": ORGANIZATION_SLUG}
     programs = Program.objects.filter(**in_demo)
     statuses = Counter(programs.values_list("status", flat=True))
+    statuses["in maintenance"] = programs.filter(phase=Phase.MAINTENANCE).count()
     attendance = Counter(programs.open().values_list("attendance", flat=True))
     open_flags = Counter(Flag.objects.filter(**in_demo).open().values_list("kind", flat=True))
     return "; ".join(

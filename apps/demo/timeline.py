@@ -25,6 +25,8 @@ TRAINING_WEEKDAYS = {1: frozenset(range(5)), 2: frozenset({0, 1, 3, 4}), 3: froz
 FIRST_SLOT, LAST_SLOT = 9 * 60, 17 * 60  # minutes after local midnight
 JITTER_MINUTES = (-15, 0, 0, 0, 15, 30)
 RETEST_AFTER = timedelta(weeks=6)
+MAINTENANCE_EVERY = timedelta(weeks=2)  # the default maintenance interval
+MAINTAIN_AFTER_DAYS = (1, 3)  # the training phase is completed into maintenance a few days after its last session
 QUESTIONNAIRE_EVERY = timedelta(days=14)
 
 
@@ -35,6 +37,9 @@ class Scenario:
     frequencies: tuple[int, ...] = (2,)  # sessions a week, one drawn at random
     ending: str = ""  # the program is completed or discharged a few days after the last session
     last_session: str = ""  # "flare" (pain rose during it) or "red_flag" (reported during it)
+    # Maintenance sessions after the training weeks, one every MAINTENANCE_EVERY (inclusive range);
+    # `gap_days` then counts from the last maintenance session.
+    maintenance_sessions: tuple[int, int] = (0, 0)
 
 
 WEEKLY_MIX = (2, 2, 2, 2, 2, 2, 2, 2, 1, 3)
@@ -51,18 +56,20 @@ SCENARIOS = {
     # The stopped session's day, 1-2 days ago; the completed one before it (which attendance counts
     # from) is at most 4 days earlier, so the patient stays under the 7 days that make them overdue.
     "red_flag": Scenario((1, 2), (4, 6), last_session="red_flag"),
+    # The last maintenance session 14-16 days ago: its next one falls due today or fell due this week.
+    "maintenance": Scenario((14, 16), (10, 12), maintenance_sessions=(1, 4)),
 }
 # By patient number within the clinic (MRN LJ-000001 is the first). LJ-000005's `refer` screen
 # blocks testing, so whatever it says here, that patient keeps the screen only.
 CLINIC_SCENARIOS = {
     "lj": (
         *("completed", "on_track", "on_track", "overdue", "on_track", "due", "on_track", "lapsed"),
-        *("on_track", "new", "on_track", "due", "flare", "overdue", "on_track", "detrained"),
+        *("on_track", "new", "maintenance", "due", "flare", "overdue", "on_track", "detrained"),
         *("on_track", "due", "on_track", "lapsed", "on_track", "discharged", "due", "on_track"),
     ),
     "chi": (
         *("on_track", "completed", "due", "on_track", "overdue", "on_track", "red_flag", "on_track"),
-        *("lapsed", "on_track", "due", "new", "on_track", "overdue", "flare", "on_track"),
+        *("lapsed", "on_track", "due", "new", "maintenance", "overdue", "flare", "on_track"),
         *("lapsed", "on_track", "due", "on_track", "overdue", "on_track", "on_track", "detrained"),
     ),
 }
@@ -82,19 +89,27 @@ class Plan:
     discharge_at: datetime | None
     flare_at: int | None  # index of the session in which pain rose by 2 or more
     red_flag_at: int | None  # index of the session in which a red flag was reported
+    maintained_at: datetime | None = None  # when the training phase was completed into maintenance
+    maintenance_from: int | None = None  # index of the first maintenance session
+
+    def training_sessions(self) -> tuple[datetime, ...]:
+        return self.sessions if self.maintenance_from is None else self.sessions[: self.maintenance_from]
 
     def week_of(self, moment: datetime) -> float:
+        """Weeks of training: in maintenance strength, pain and disability hold where training left them."""
+        if self.maintained_at is not None:
+            moment = min(moment, self.maintained_at)
         return (moment - self.baseline_at) / timedelta(weeks=1)
 
     def retest_index(self) -> int | None:
         """The first session from week 6 on (the mid-program retest is done before it)."""
         due = self.baseline_at + RETEST_AFTER
-        return next((index for index, at in enumerate(self.sessions) if at >= due), None)
+        return next((index for index, at in enumerate(self.training_sessions()) if at >= due), None)
 
     def questionnaire_indexes(self) -> set[int]:
         """The first session on or after each 14-day mark from baseline (a day early counts)."""
         indexes, mark = set(), self.baseline_at + QUESTIONNAIRE_EVERY - timedelta(days=1)
-        for index, at in enumerate(self.sessions):
+        for index, at in enumerate(self.training_sessions()):
             if at >= mark:
                 indexes.add(index)
                 while mark <= at:
@@ -112,6 +127,9 @@ def make_plan(rng: random.Random, scenario: Scenario, tz: ZoneInfo, now: datetim
 
     today = now.astimezone(tz).date()
     last = _last_day(rng, scenario, frequency, today, today_open=at(today) + SETTLED <= now)
+    maintenance_days = _maintenance_days(rng, scenario, last)
+    if maintenance_days:  # the training weeks end one interval before the first maintenance session
+        last = maintenance_days[0] - MAINTENANCE_EVERY
     days = _session_days(rng, last, weeks * frequency, frequency)
     sessions = _session_times(rng, days, at)
     if sessions[-1] > now - SETTLED:
@@ -123,6 +141,10 @@ def make_plan(rng: random.Random, scenario: Scenario, tz: ZoneInfo, now: datetim
     familiarisation_day = _weekday_on_or_before(baseline_day - timedelta(days=rng.randint(3, 7)))
     discharge = at(_weekday_on_or_after(last + timedelta(days=rng.randint(2, 4)))) if scenario.ending else None
     count = len(sessions)
+    maintained_at = None
+    if maintenance_days:
+        maintained_at = at(_weekday_on_or_after(last + timedelta(days=rng.randint(*MAINTAIN_AFTER_DAYS))))
+        sessions += [at(day, rng.choice(JITTER_MINUTES)) for day in maintenance_days]
     return Plan(
         frequency=frequency,
         weeks=weeks,
@@ -132,7 +154,17 @@ def make_plan(rng: random.Random, scenario: Scenario, tz: ZoneInfo, now: datetim
         discharge_at=discharge,
         flare_at=_flare_at(rng, scenario, count),
         red_flag_at=count - 1 if scenario.last_session == "red_flag" else None,
+        maintained_at=maintained_at,
+        maintenance_from=count if maintenance_days else None,
     )
+
+
+def _maintenance_days(rng: random.Random, scenario: Scenario, last: date) -> list[date]:
+    """The maintenance sessions' days, oldest first, the last one on `last` (none outside maintenance)."""
+    if not scenario.maintenance_sessions[1]:
+        return []
+    count = rng.randint(*scenario.maintenance_sessions)
+    return [last - MAINTENANCE_EVERY * number for number in reversed(range(count))]
 
 
 def _last_day(rng: random.Random, scenario: Scenario, frequency: int, today: date, today_open: bool) -> date:

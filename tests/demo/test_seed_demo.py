@@ -303,6 +303,17 @@ class TestOneRun:
         assert on_track.filter(next_due_at__lte=timezone.now()).exists()  # due now
         assert on_track.filter(next_due_at__gt=timezone.now()).exists()  # trained in the last days
 
+    def test_two_patients_are_in_maintenance_with_a_session_due_this_week(self):
+        maintained = Program.objects.filter(patient__organization__slug=DEMO, phase="maintenance")
+
+        assert maintained.count() == 2
+        for program in maintained:
+            assert (program.status, program.attendance, program.maintenance_interval_weeks) == ("active", "on_track", 2)
+            assert program.next_due_at <= timezone.now() + timedelta(days=1)
+            kept = TrainingSession.objects.filter(program=program, phase="maintenance")
+            assert kept.exists()
+            assert not kept.filter(performed_at__lt=program.maintenance_started_at).exists()
+
     def test_the_attendance_job_has_flagged_overdue_and_lapsed_programs(self):
         for program in Program.objects.filter(patient__organization__slug=DEMO).exclude(attendance="on_track"):
             open_kinds = set(Flag.objects.filter(program=program).open().values_list("kind", flat=True))

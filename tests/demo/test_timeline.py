@@ -73,7 +73,25 @@ def test_each_scenario_shows_its_attendance_at_the_moment_of_seeding(now):
             continue  # an ended program has no attendance
         # A red flag stops the last session early: attendance counts from the completed one before it.
         last = plan.sessions[-2] if plan.red_flag_at is not None else plan.sessions[-1]
-        assert schedule.attendance_state(last, now, tz) == EXPECTED_ATTENDANCE.get(name, schedule.ON_TRACK), name
+        # In maintenance attendance counts from when the next session falls due (DOMAIN.md "Maintenance").
+        weeks = 2 if plan.maintenance_from is not None else None
+        since = schedule.attendance_anchor(last, tz, weeks)
+        assert schedule.attendance_state(since, now, tz) == EXPECTED_ATTENDANCE.get(name, schedule.ON_TRACK), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(now=INSTANTS)
+def test_a_maintenance_plan_trains_then_keeps_one_session_every_two_weeks_due_this_week(now):
+    for name, tz, plan in plans(now):
+        if name != "maintenance":
+            continue
+        training, kept = plan.sessions[: plan.maintenance_from], plan.sessions[plan.maintenance_from :]
+        assert 1 <= len(kept) <= 4
+        assert training[-1] < plan.maintained_at < kept[0]
+        local_days = [moment.astimezone(tz).date() for moment in (training[-1], *kept)]
+        assert all((later - earlier).days == 14 for earlier, later in pairwise(local_days))
+        due = schedule.maintenance_due(kept[-1], 2, tz)
+        assert 0 <= (now.astimezone(tz).date() - due.astimezone(tz).date()).days <= 2  # due today, or this week
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
