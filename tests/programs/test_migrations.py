@@ -32,6 +32,8 @@ def state_apps(migration: str):
 @pytest.fixture
 def demo_with_old_thresholds(db):
     call_command("seed_demo", stdout=StringIO())
+    # As the data stood at 0003: no program was in maintenance yet (0005 adds the phase).
+    Program.objects.filter(phase="maintenance").update(phase="training", maintenance_started_at=None)
     programs = list(Program.objects.filter(started_at__isnull=False).select_related("clinic"))
     for program in programs:
         since = program.last_completed_at or program.started_at

@@ -114,7 +114,7 @@ def test_scheduling_refuses_naive_datetimes():
 
 @pytest.mark.parametrize("per_week", [0, 4])
 def test_sessions_per_week_is_1_to_3(per_week):
-    with pytest.raises(ValueError, match="Sessions per week must be 1-3"):
+    with pytest.raises(ValueError, match="sessions_per_week must be a whole number 1-3"):
         schedule.next_session_due(local(LA, 2026, 3, 5, 10), per_week, LA)
 
 
