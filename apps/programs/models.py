@@ -148,9 +148,12 @@ class Program(models.Model):
     min_rest_hours = models.PositiveSmallIntegerField(
         default=48, validators=[MinValueValidator(24), MaxValueValidator(168)]
     )
-    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING)
+    # Database defaults too: a row written by the code before this field (a rolling deploy, a raw
+    # bulk load) is a training-phase row with the default interval, not an error.
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING, db_default=Phase.TRAINING)
     maintenance_interval_weeks = models.PositiveSmallIntegerField(
         default=schedule.MAINTENANCE_DEFAULT_WEEKS,
+        db_default=schedule.MAINTENANCE_DEFAULT_WEEKS,
         validators=[MinValueValidator(schedule.MAINTENANCE_WEEKS[0]), MaxValueValidator(schedule.MAINTENANCE_WEEKS[1])],
         help_text="One session every N weeks once the program completes into maintenance (1-4).",
     )
@@ -272,7 +275,7 @@ class TrainingSession(models.Model):
     performed_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.COMPLETED)
     # The program's phase when the session took place: outcomes count maintenance on its own, never as adherence.
-    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING)
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.TRAINING, db_default=Phase.TRAINING)
     rom_min_deg = models.PositiveSmallIntegerField()
     rom_max_deg = models.PositiveSmallIntegerField()
     load = models.DecimalField(max_digits=7, decimal_places=2)

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='maintenance_interval_weeks',
-            field=models.PositiveSmallIntegerField(default=2, help_text='One session every N weeks once the program completes into maintenance (1-4).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(4)]),
+            field=models.PositiveSmallIntegerField(db_default=2, default=2, help_text='One session every N weeks once the program completes into maintenance (1-4).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(4)]),
         ),
         migrations.AddField(
             model_name='program',
@@ -29,12 +29,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='phase',
-            field=models.CharField(choices=[('training', 'Training'), ('maintenance', 'Maintenance')], default='training', max_length=12),
+            field=models.CharField(choices=[('training', 'Training'), ('maintenance', 'Maintenance')], db_default='training', default='training', max_length=12),
         ),
         migrations.AddField(
             model_name='trainingsession',
             name='phase',
-            field=models.CharField(choices=[('training', 'Training'), ('maintenance', 'Maintenance')], default='training', max_length=12),
+            field=models.CharField(choices=[('training', 'Training'), ('maintenance', 'Maintenance')], db_default='training', default='training', max_length=12),
         ),
         migrations.AddConstraint(
             model_name='program',
