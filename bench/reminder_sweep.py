@@ -13,8 +13,8 @@ first clinic due in the last 50 minutes (the same 5,000 at every size of network
 
 Baselines, the same run, the same database, on their own psycopg connection:
 
-- raw sweep (PERFORMANCE.md): one transaction of INSERT ... SELECT ... ON CONFLICT DO NOTHING for the
-  three due kinds (quiet hours and the reasons not to send computed in SQL), each feeding the INSERT of
+- raw sweep (PERFORMANCE.md): one transaction of INSERT ... SELECT ... ON CONFLICT DO NOTHING for each
+  due kind (quiet hours and the reasons not to send computed in SQL), each feeding the INSERT of
   its audit events, the expired-claim UPDATE, SELECT ... FOR UPDATE SKIP LOCKED LIMIT n of the rows to
   enqueue, and their UPDATE;
 - raw select: the single hand-written query that selects the same due rows (what the sweep must read).
@@ -82,8 +82,9 @@ SELECT now(), 'create', NULL, 'system', 'reminders.reminder', made.id::text, 'co
 FROM made JOIN clinics_clinic c ON c.id = made.clinic_id
 """  # noqa: S608
 KINDS = (
-    ("session_due", "next_due_at", "AND p.last_completed_at IS NOT NULL"),
+    ("session_due", "next_due_at", "AND p.phase = 'training' AND p.last_completed_at IS NOT NULL"),
     ("overdue", "overdue_at", ""),
+    ("maintenance_due", "next_due_at", "AND p.phase = 'maintenance'"),
     ("questionnaire_due", "questionnaire_due_at", ""),
 )
 RECOVER = """UPDATE reminders_reminder
@@ -99,7 +100,7 @@ FROM programs_program p
 JOIN patients_patient pa ON pa.id = p.patient_id
 JOIN clinics_clinic c ON c.id = p.clinic_id
 WHERE p.status = 'active' AND p.next_due_at <= %(now)s AND p.next_due_at > %(now)s - {WINDOW}
-  AND p.last_completed_at IS NOT NULL
+  AND p.phase = 'training' AND p.last_completed_at IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM reminders_reminder r WHERE r.patient_id = p.patient_id AND r.program_id = p.id
                   AND r.kind = 'session_due' AND r.due_at = p.next_due_at)
 ORDER BY p.next_due_at, p.id LIMIT {ROUND}"""  # noqa: S608

@@ -8,13 +8,14 @@ from django.db.models import Q
 
 from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
 from apps.audit.subjects import Subject
-from apps.programs.models import ProgramStatus
+from apps.programs.models import Phase, ProgramStatus
 from apps.reminders import rules
 
 
 class ReminderKind(models.TextChoices):
     SESSION_DUE = "session_due", "Next session due"
     OVERDUE = "overdue", "Overdue (day 7)"
+    MAINTENANCE_DUE = "maintenance_due", "Maintenance session due"
     QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
 
 
@@ -22,8 +23,12 @@ class ReminderKind(models.TextChoices):
 DUE_FIELD = {
     ReminderKind.SESSION_DUE: "next_due_at",
     ReminderKind.OVERDUE: "overdue_at",
+    ReminderKind.MAINTENANCE_DUE: "next_due_at",
     ReminderKind.QUESTIONNAIRE_DUE: "questionnaire_due_at",
 }
+# Two kinds read next_due_at: the phase says whose due time it is. A program moved into maintenance no
+# longer has a training session due (a pending session_due row is stale, even at an equal instant).
+DUE_PHASE = {ReminderKind.SESSION_DUE: Phase.TRAINING, ReminderKind.MAINTENANCE_DUE: Phase.MAINTENANCE}
 
 
 class Channel(models.TextChoices):
@@ -45,7 +50,7 @@ class CancelReason(models.TextChoices):
     NO_CONSENT = rules.NO_CONSENT, "No consent to email reminders"
     NO_EMAIL = rules.NO_EMAIL, "No email address"
     PROGRAM_NOT_ACTIVE = rules.PROGRAM_NOT_ACTIVE, "Program not active"
-    DUE_MOVED = rules.DUE_MOVED, "Due time moved (a session was recorded)"
+    DUE_MOVED = rules.DUE_MOVED, "Due time moved (a session was recorded, or the phase changed)"
 
 
 class ReminderQuerySet(PatientRecordQuerySet):
@@ -64,7 +69,10 @@ def _due_moved() -> Q:
     moved = Q()
     for kind, field in DUE_FIELD.items():
         # `~Q(a=b)` is also true when the program's due time is NULL (nothing is due any more).
-        moved |= Q(kind=kind) & ~Q(**{f"program__{field}": models.F("due_at")})
+        stale = ~Q(**{f"program__{field}": models.F("due_at")})
+        if kind in DUE_PHASE:
+            stale |= ~Q(program__phase=DUE_PHASE[kind])
+        moved |= Q(kind=kind) & stale
     return moved
 
 
@@ -152,6 +160,9 @@ class Reminder(models.Model):
         )
 
     def program_due_at(self) -> datetime | None:
+        """The program's current due time of this kind (None when nothing of it is due, e.g. another phase)."""
+        if self.kind in DUE_PHASE and self.program.phase != DUE_PHASE[self.kind]:
+            return None
         return getattr(self.program, DUE_FIELD[self.kind])
 
     def block_reason(self) -> str | None:

@@ -31,7 +31,7 @@ from apps.clinics.models import Clinic
 from apps.patients.models import Patient
 from apps.programs.models import Program, ProgramStatus
 from apps.reminders import conf, rules, tokens
-from apps.reminders.models import BLOCKED_WHEN, DUE_FIELD, Channel, Reminder, ReminderKind, ReminderState
+from apps.reminders.models import BLOCKED_WHEN, DUE_FIELD, DUE_PHASE, Channel, Reminder, ReminderKind, ReminderState
 
 # --- The sweep -----------------------------------------------------------------------------------
 
@@ -62,6 +62,8 @@ def programs_newly_due(*, kind: str, now: datetime) -> QuerySet[Program]:
     (status, due), anti-joined through reminder_once_per_due: the cost follows the number of
     recently due programs, not the size of the programs table. Ordered by (due, id): concurrent
     sweeps insert the same keys in the same order, so they wait for each other, never deadlock.
+    session_due and maintenance_due read the same range of next_due_at, each keeping its phase's
+    rows (a filter on the rows found, no index of its own: the range is a day's due programs).
     """
     due = DUE_FIELD[kind]
     window = timedelta(hours=conf.value("REMINDER_MATERIALISE_WINDOW_HOURS"))
@@ -69,6 +71,8 @@ def programs_newly_due(*, kind: str, now: datetime) -> QuerySet[Program]:
         patient=OuterRef("patient_id"), program=OuterRef("pk"), kind=kind, due_at=OuterRef(due)
     )
     programs = Program.objects.filter(status=ProgramStatus.ACTIVE, **{f"{due}__lte": now, f"{due}__gt": now - window})
+    if kind in DUE_PHASE:
+        programs = programs.filter(phase=DUE_PHASE[kind])
     if kind == ReminderKind.SESSION_DUE:
         # The first session is due the moment a program starts, with the patient in the clinic:
         # "next session" reminders follow completed sessions (DOMAIN.md: after the recovery window).
