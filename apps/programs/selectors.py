@@ -52,7 +52,7 @@ def programs_due_for_refresh(*, now: datetime, limit: int) -> list[Program]:
 
     Each branch leads with (status, threshold), the columns of program_overdue_idx and program_lapse_idx.
     A refreshed program's attendance catches up, so it leaves this set: a re-run finds only new work.
-    Lapsed programs stay in for the detrained threshold (day 29), which only they can still reach.
+    Lapsed programs stay in for the detrained threshold (28 days on), which only they can still reach.
     """
     overdue = Q(status=ProgramStatus.ACTIVE, overdue_at__lte=now, attendance=AttendanceState.ON_TRACK)
     lapsed = Q(
