@@ -6,15 +6,19 @@ is rounded except where a rule says so: ODI % and NDI raw to one decimal (ROUND_
 percentages to one decimal. Unit conversions are exact multiplications, or divisions at the default
 context's 28 significant digits; round them only for display or storage.
 
-Formulas and thresholds: DOMAIN.md "Scores" and research §9.2.
+Formulas and thresholds: DOMAIN.md "Scores" and research §9.2. Every function refuses an argument it
+cannot mean with `RuleArgumentError` (InvalidScore is one), naming the argument (apps.clinics.arguments).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from itertools import pairwise
+
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
 
 FT_LBF = "ft_lbf"
 IN_LBF = "in_lbf"
@@ -69,10 +73,13 @@ PLAUSIBLE_TORQUE_CAPS: dict[str, tuple[Decimal, str]] = {
     "cervical_extension": (Decimal(1200), IN_LBF),
 }
 
+# A joint's range of motion never spans half a turn; the machines reach 72° (lumbar) and 126° (cervical).
+ANGLE_RANGE = (0, 180)
+
 ONE_DECIMAL = Decimal("0.1")
 
 
-class InvalidScore(ValueError):
+class InvalidScore(RuleArgumentError):
     pass
 
 
@@ -114,49 +121,47 @@ class StrengthComparison:
 
 
 def as_decimal(value: object, name: str = "value") -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError(f"{name}: {value!r} is not a number.")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{name}: {value!r} is not a number.") from None
-    if not number.is_finite():
-        raise ValueError(f"{name}: {value!r} is not a finite number.")
-    return number
+    """A finite Decimal from an int, float, Decimal or numeric text; never a bool, NaN or infinity."""
+    return check.number(value, check.text(name, "name"))
 
 
 def fmt(number: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 60, 12.5, 0.1129848."""
-    text = format(number.normalize(), "f")
+    text = format(as_decimal(number, "number").normalize(), "f")
     return "0" if text == "-0" else text
 
 
 # Units
 
 
-def _nm_per(unit: str) -> Decimal:
-    if unit not in NM_PER_UNIT:
-        raise ValueError(f"Unknown torque unit {unit!r}: use ft_lbf, in_lbf or N_m.")
+def _nm_per(unit: object) -> Decimal:
+    if not isinstance(unit, str) or unit not in NM_PER_UNIT:
+        raise RuleArgumentError(f"Unknown torque unit {check.shown(unit)}: use ft_lbf, in_lbf or N_m.")
     return NM_PER_UNIT[unit]
 
 
+def _torque(value: object, name: str = "torque") -> Decimal:
+    """Torque is never negative (DOMAIN.md "Isometric strength test"): a negative one is a sign slip."""
+    return check.number(value, name, 0)
+
+
 def to_newton_metres(value: object, unit: str) -> Decimal:
-    return as_decimal(value, "torque") * _nm_per(unit)
+    return _torque(value) * _nm_per(unit)
 
 
 def from_newton_metres(value_nm: object, unit: str) -> Decimal:
-    return as_decimal(value_nm, "torque") / _nm_per(unit)
+    return _torque(value_nm) / _nm_per(unit)
 
 
 def convert_torque(value: object, from_unit: str, to_unit: str) -> Decimal:
     if from_unit == to_unit:
         _nm_per(from_unit)
-        return as_decimal(value, "torque")
+        return _torque(value)
     return from_newton_metres(to_newton_metres(value, from_unit), to_unit)
 
 
 def plausible_torque_cap(machine_kind: str, unit: str) -> Decimal:
-    cap, cap_unit = PLAUSIBLE_TORQUE_CAPS[machine_kind]
+    cap, cap_unit = PLAUSIBLE_TORQUE_CAPS[check.one_of(machine_kind, "machine_kind", PLAUSIBLE_TORQUE_CAPS)]
     return convert_torque(cap, cap_unit, unit)
 
 
@@ -168,7 +173,13 @@ def _is_item_score(answer: object) -> bool:
 
 
 def _answered_items(label: str, sections: Sequence[str], answers: Sequence[int | None]) -> list[int]:
-    if isinstance(answers, str | bytes) or len(answers) != len(sections):
+    # A mapping has a length and yields its keys, and a generator has no length: neither is a list of answers.
+    if not isinstance(answers, Sequence) or isinstance(answers, str | bytes):
+        raise InvalidQuestionnaire(
+            f"{label} answers must be a list of {len(sections)} section scores (0-5, or None when not answered);"
+            f" got {check.shown(answers)}."
+        )
+    if len(answers) != len(sections):
         count = len(answers)
         raise InvalidQuestionnaire(f"{label} has {len(sections)} sections; got {count} answers.")
     problems = [
@@ -224,6 +235,7 @@ def ndi_score(answers: Sequence[int | None]) -> Score:
 
 
 def pain_rating(value: object, name: str = "Pain") -> int:
+    check.text(name, "name")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
         raise InvalidScore(f"{name} must be a whole number from 0 to 10; got {value!r}.")
     return value
@@ -239,7 +251,7 @@ def improvement(instrument: str, baseline: object, current: object) -> Improveme
 
     The relative change is judged unrounded and shown floored, so a displayed 30.0 % is always important.
     """
-    if instrument not in MCID:
+    if not isinstance(instrument, str) or instrument not in MCID:
         raise InvalidScore(f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs.")
     before = _in_range(instrument, baseline, "Baseline")
     change = before - _in_range(instrument, current, "Current")
@@ -255,21 +267,32 @@ def improvement(instrument: str, baseline: object, current: object) -> Improveme
 # Isometric strength: points are (angle_deg, torque) pairs
 
 
-def _sorted_points(points: Iterable[tuple[object, object]]) -> list[tuple[Decimal, Decimal]]:
-    ordered = sorted((as_decimal(angle, "angle"), as_decimal(torque, "torque")) for angle, torque in points)
+def _angle(value: object, name: str) -> Decimal:
+    return check.number(value, name, *ANGLE_RANGE)
+
+
+def _point(point: object, label: str) -> tuple[Decimal, Decimal]:
+    angle, torque = check.pair(point, f"Each point of {label}", "(angle in degrees, torque)")
+    return _angle(angle, f"An angle in {label}"), _torque(torque, f"A torque in {label}")
+
+
+def _sorted_points(points: Sequence[tuple[object, object]], label: str) -> list[tuple[Decimal, Decimal]]:
+    """A test's points, ascending by angle: at least one (a test without points measured nothing)."""
+    check.sequence_of(points, label, "(angle, torque) pairs", nonempty=True)
+    ordered = sorted(_point(point, label) for point in points)
     for (first, _), (second, _) in pairwise(ordered):
         if first == second:
-            raise ValueError(f"Angle {fmt(first)}° appears more than once.")
+            raise RuleArgumentError(f"Angle {fmt(first)}° appears more than once.")
     return ordered
 
 
-def strength_index(points: Iterable[tuple[object, object]]) -> Decimal:
-    """Trapezoid area under torque against angle, in torque-unit·degrees [S14]; one point (or none) gives 0."""
-    ordered = _sorted_points(points)
-    return sum(
-        ((t1 + t2) / 2 * (a2 - a1) for (a1, t1), (a2, t2) in pairwise(ordered)),
-        Decimal(0),
-    )
+def _area(ordered: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
+    return sum(((t1 + t2) / 2 * (a2 - a1) for (a1, t1), (a2, t2) in pairwise(ordered)), Decimal(0))
+
+
+def strength_index(points: Sequence[tuple[object, object]]) -> Decimal:
+    """Trapezoid area under torque against angle, in torque-unit·degrees [S14]; one point gives 0."""
+    return _area(_sorted_points(points, "points"))
 
 
 def _change_pct(before: Decimal, after: Decimal) -> Decimal | None:
@@ -279,20 +302,28 @@ def _change_pct(before: Decimal, after: Decimal) -> Decimal | None:
 
 
 def compare_tests(
-    before: Iterable[tuple[object, object]], after: Iterable[tuple[object, object]]
+    before: Sequence[tuple[object, object]], after: Sequence[tuple[object, object]]
 ) -> StrengthComparison:
     """Per-angle change and strength index over the angles both tests share, so partial ROM compares fairly."""
-    first, second = dict(_sorted_points(before)), dict(_sorted_points(after))
+    first = dict(_sorted_points(before, "the before test"))
+    second = dict(_sorted_points(after, "the after test"))
     shared = sorted(first.keys() & second.keys())
     angles = tuple(AngleChange(a, first[a], second[a], _change_pct(first[a], second[a])) for a in shared)
-    index_before = strength_index((a, first[a]) for a in shared)
-    index_after = strength_index((a, second[a]) for a in shared)
+    index_before = _area([(a, first[a]) for a in shared])
+    index_after = _area([(a, second[a]) for a in shared])
     return StrengthComparison(angles, index_before, index_after, _change_pct(index_before, index_after))
 
 
-def peak_torque_in_rom(points: Iterable[tuple[object, object]], rom_min: object, rom_max: object) -> Decimal | None:
-    low, high = as_decimal(rom_min, "ROM minimum"), as_decimal(rom_max, "ROM maximum")
-    inside = [torque for angle, torque in _sorted_points(points) if low <= angle <= high]
+def _rom(rom_min: object, rom_max: object) -> tuple[Decimal, Decimal]:
+    return _angle(rom_min, "rom_min"), _angle(rom_max, "rom_max")
+
+
+def peak_torque_in_rom(points: Sequence[tuple[object, object]], rom_min: object, rom_max: object) -> Decimal | None:
+    """The highest torque at an angle inside [rom_min, rom_max]; None when no point lies inside."""
+    low, high = _rom(rom_min, rom_max)
+    if low > high:
+        raise RuleArgumentError(f"rom_min must not be above rom_max; got {fmt(low)}° > {fmt(high)}°.")
+    inside = [torque for angle, torque in _sorted_points(points, "points") if low <= angle <= high]
     return max(inside, default=None)
 
 
@@ -314,9 +345,19 @@ def _point_problems(
     return problems
 
 
+def _read_point(number: int, point: object) -> tuple[Decimal, Decimal] | str:
+    """A point's angle and torque, or why it cannot be read."""
+    if not isinstance(point, list | tuple) or len(point) != 2:
+        return f"Point {number}: give it as an (angle, torque) pair."
+    try:
+        return as_decimal(point[0], "angle"), as_decimal(point[1], "torque")
+    except RuleArgumentError:
+        return f"Point {number}: angle and torque must be numbers."
+
+
 def test_point_problems(
     points: Sequence[tuple[object, object]],
-    standard_angles: Iterable[object],
+    standard_angles: Sequence[object],
     rom_min: object,
     rom_max: object,
     unit: str,
@@ -324,29 +365,29 @@ def test_point_problems(
 ) -> list[str]:
     """Everything wrong with a test's points (torques in `unit`, the cap too); an empty list means valid.
 
+    What a test captured (its points, unit name and ROM order) is judged and listed; the machine's standard
+    angles, the cap, and arguments of the wrong kind altogether raise RuleArgumentError.
     Fewer angles than the standard set is valid: patients are tested within the ROM they reach [S2].
     """
+    check.sequence_of(points, "points", "(angle, torque) pairs")
+    angles = check.sequence_of(standard_angles, "standard_angles", "angles in degrees", nonempty=True)
+    standard = [_angle(angle, "An angle in standard_angles") for angle in angles]
+    rom, cap = _rom(rom_min, rom_max), check.number(max_plausible_torque, "max_plausible_torque", 0)
+    if not isinstance(unit, str):
+        raise RuleArgumentError(f"unit must be the name of a torque unit (ft_lbf, in_lbf or N_m); got {unit!r}.")
     if unit not in NM_PER_UNIT:
         return [f"Unknown torque unit {unit!r}: use ft_lbf, in_lbf or N_m."]
     if not points:
         return ["No points: record the torque at one angle at least."]
-    label = UNIT_LABELS[unit]
-    standard = [as_decimal(angle, "standard angle") for angle in standard_angles]
-    rom = (as_decimal(rom_min, "ROM minimum"), as_decimal(rom_max, "ROM maximum"))
-    cap = as_decimal(max_plausible_torque, "torque cap")
     problems = [f"Range of motion reached: {fmt(rom[0])}° is above {fmt(rom[1])}°."] if rom[0] > rom[1] else []
     seen: set[Decimal] = set()
-    for number, (angle_value, torque_value) in enumerate(points, start=1):
-        try:
-            angle, torque = as_decimal(angle_value, "angle"), as_decimal(torque_value, "torque")
-        except ValueError:
-            problems.append(f"Point {number}: angle and torque must be numbers.")
+    for number, point in enumerate(points, start=1):
+        read = _read_point(number, point)
+        if isinstance(read, str) or read[0] in seen:
+            problems.append(read if isinstance(read, str) else f"{fmt(read[0])}°: recorded more than once.")
             continue
-        if angle in seen:
-            problems.append(f"{fmt(angle)}°: recorded more than once.")
-            continue
-        seen.add(angle)
-        problems += _point_problems(angle, torque, standard, rom, cap, label)
+        seen.add(read[0])
+        problems += _point_problems(*read, standard, rom, cap, UNIT_LABELS[unit])
     return problems
 
 

@@ -3,11 +3,18 @@
 Items follow research §4.1: AHCPR Clinical Practice Guideline 14 for the low back [S60] and the
 cervical red flags of [S61]. Any positive item means `refer`: no testing or training until a
 physician review clears it.
+
+`screen_problems` lists what is wrong with the answers (that is its answer); an argument no screen could
+mean (a region that is not text, answers that are not a mapping) raises RuleArgumentError, and so does
+`screen_result` for any problem (IncompleteScreen is one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
 
 CLEAR = "clear"
 REFER = "refer"
@@ -44,14 +51,19 @@ CERVICAL_ITEMS: dict[str, str] = {
 }
 
 ITEMS_BY_REGION: dict[str, dict[str, str]] = {"lumbar": LUMBAR_ITEMS, "cervical": CERVICAL_ITEMS}
+ALL_ITEMS = LUMBAR_ITEMS.keys() | CERVICAL_ITEMS.keys()
+ANSWERS = "item code to True or False"
 
 
-class IncompleteScreen(ValueError):
+class IncompleteScreen(RuleArgumentError):
     pass
 
 
 def screen_problems(region: str, answers: Mapping[str, object]) -> list[str]:
     """What is wrong with a set of answers: unknown region, missing, unknown or non-yes/no items."""
+    if not isinstance(region, str):
+        raise RuleArgumentError(f"region must be lumbar or cervical; got {check.shown(region)}.")
+    check.mapping(answers, "answers", ANSWERS)
     items = ITEMS_BY_REGION.get(region)
     if items is None:
         return [f"Unknown region {region!r}: use lumbar or cervical."]
@@ -69,4 +81,9 @@ def screen_result(region: str, answers: Mapping[str, bool]) -> str:
 
 
 def positive_items(answers: Mapping[str, bool]) -> list[str]:
+    """The codes answered yes; a value other than True or False is refused, never read as "yes"."""
+    for code, value in check.mapping(answers, "answers", ANSWERS).items():
+        if not isinstance(code, str) or code not in ALL_ITEMS:
+            raise RuleArgumentError(f"answers: {check.shown(code)} is not an item of any screen.")
+        check.flag(value, f"answers[{code!r}]")
     return sorted(code for code, value in answers.items() if value)

@@ -2,34 +2,38 @@
 
 Loads are `decimal.Decimal` in the machine's unit (see apps.assessments.scoring for the number policy);
 a proposed load is always a multiple of the machine increment inside the machine's limits. Datetimes
-must be timezone-aware and the caller passes `now`.
+must be timezone-aware and the caller passes `now`. Every function refuses an argument it cannot mean
+(a negative load, 12.5 reps, True for a count, a naive datetime) with RuleArgumentError naming it.
 
 Rules and thresholds: DOMAIN.md "Initial load, progression, pain rules" and research §9.3, §9.4, §9.6.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from apps.assessments.scoring import N_M, as_decimal, convert_torque, fmt, pain_rating
+from apps.assessments.scoring import N_M, convert_torque, fmt, pain_rating
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
 
 # Loads
 
 
 def _increment(increment: object) -> Decimal:
-    step = as_decimal(increment, "increment")
-    if step <= 0:
-        raise ValueError(f"The load increment must be positive; got {fmt(step)}.")
-    return step
+    return check.positive(increment, "increment")
+
+
+def _load(value: object, name: str = "load") -> Decimal:
+    """A load is never negative: rounded up, a negative one would become a load nobody set."""
+    return check.number(value, name, 0)
 
 
 def _to_increment(load: object, increment: object, rounding: str) -> Decimal:
     step = _increment(increment)
-    steps = (as_decimal(load, "load") / step).to_integral_value(rounding)
-    return max(steps, Decimal(0)) * step
+    return (_load(load) / step).to_integral_value(rounding) * step
 
 
 def round_up_to_increment(load: object, increment: object) -> Decimal:
@@ -45,17 +49,19 @@ def round_to_nearest_increment(load: object, increment: object) -> Decimal:
 
 
 def load_limits(increment: object, min_load: object, max_load: object) -> tuple[Decimal, Decimal]:
-    """The lowest and highest multiples of the increment inside [min_load, max_load] (and ≥ 0)."""
-    lowest = round_up_to_increment(max(as_decimal(min_load, "min_load"), Decimal(0)), increment)
-    highest = round_down_to_increment(max_load, increment)
-    if lowest > as_decimal(max_load, "max_load"):
-        raise ValueError(f"No multiple of {fmt(_increment(increment))} lies between {min_load} and {max_load}.")
+    """The lowest and highest multiples of the increment inside [min_load, max_load]."""
+    step, low, high = _increment(increment), _load(min_load, "min_load"), _load(max_load, "max_load")
+    lowest, highest = round_up_to_increment(low, step), round_down_to_increment(high, step)
+    if lowest > high:
+        raise RuleArgumentError(
+            f"No multiple of the increment {fmt(step)} lies between min_load {fmt(low)} and max_load {fmt(high)}."
+        )
     return lowest, highest
 
 
 def clamp_load(load: object, increment: object, min_load: object, max_load: object) -> Decimal:
     lowest, highest = load_limits(increment, min_load, max_load)
-    return min(max(as_decimal(load, "load"), lowest), highest)
+    return min(max(_load(load), lowest), highest)
 
 
 # Start load (§9.3)
@@ -73,18 +79,16 @@ def start_load(
     Down, like every other de-load here: a first dynamic exposure never exceeds the prescribed fraction.
     Clamp to the machine's limits with `clamp_load`.
     """
-    share = as_decimal(fraction, "fraction")
-    if not 0 < share <= 1:
-        raise ValueError(f"The start-load fraction must be in (0, 1]; got {fmt(share)}.")
-    return round_down_to_increment(convert_torque(peak_torque_nm, N_M, machine_unit) * share, increment)
+    share = check.positive(fraction, "fraction", 1)
+    peak = check.number(peak_torque_nm, "peak_torque_nm", 0)
+    return round_down_to_increment(convert_torque(peak, N_M, machine_unit) * share, increment)
 
 
 def start_load_needs_override(load: object, peak_torque_nm: object, unit: str) -> bool:
     """True outside 40-80 % of the peak (inclusive edges), or when there is no peak to compare with."""
-    peak = as_decimal(peak_torque_nm, "peak torque")
-    if peak <= 0:
-        return True
-    return not OVERRIDE_BELOW <= convert_torque(load, unit, N_M) / peak <= OVERRIDE_ABOVE
+    load_nm = convert_torque(_load(load), unit, N_M)
+    peak = check.number(peak_torque_nm, "peak_torque_nm", 0)
+    return peak == 0 or not OVERRIDE_BELOW <= load_nm / peak <= OVERRIDE_ABOVE
 
 
 # Next-load proposal (§9.4, §9.6)
@@ -96,6 +100,8 @@ PAIN_RISE = 2  # the NRS MCID [S45]
 PAIN_RED_ZONE = 7
 PAIN_REDUCE_FACTOR = Decimal("0.90")
 DECREASE_FACTOR = Decimal("0.95")
+MAX_REPS, MAX_TUL_S = 50, 300  # DOMAIN.md "Training session": reps 0-50, time under load 0-300 s
+STEP_PCT_RANGE = (2, 10)  # DOMAIN.md "Program": progression step 2-10 %
 
 
 @dataclass(frozen=True)
@@ -125,16 +131,42 @@ class Proposal:
     reason: str
 
 
-def _check_session(session: SessionResult) -> None:
-    if session.status not in (COMPLETED, STOPPED_EARLY):
-        raise ValueError(f"Unknown session status {session.status!r}: use completed or stopped_early.")
-    if not 0 <= session.reps <= 50 or not 0 <= session.time_under_load_s <= 300:
-        raise ValueError("Reps must be 0-50 and time under load 0-300 s.")
-    pain_rating(session.pain_before, "Pain before")
-    pain_rating(session.pain_after, "Pain after")
+def _check_session(session: object) -> SessionResult:
+    check.instance(session, "session", SessionResult)
+    check.one_of(session.status, "session.status", (COMPLETED, STOPPED_EARLY))
+    check.whole_number(session.reps, "session.reps", 0, MAX_REPS)
+    check.whole_number(session.time_under_load_s, "session.time_under_load_s", 0, MAX_TUL_S)
+    check.flag(session.reached_failure, "session.reached_failure")
+    check.flag(session.red_flag, "session.red_flag")
+    pain_rating(session.pain_before, "session.pain_before")
+    pain_rating(session.pain_after, "session.pain_after")
+    return session
+
+
+def _check_previous(previous: object) -> PreviousSession | None:
+    if previous is None:
+        return None
+    check.instance(previous, "previous", PreviousSession)
+    if previous.pain_before is not None:
+        pain_rating(previous.pain_before, "previous.pain_before")
+    check.flag(previous.pain_hold, "previous.pain_hold")
+    check.flag(previous.below_minimum, "previous.below_minimum")
+    return previous
+
+
+def _window(value: object, name: str, most: int) -> tuple[int, int]:
+    """A (min, max) prescription window of whole numbers, min <= max: the rep range or the TUL window."""
+    low, high = check.pair(value, name, f"(min, max) of whole numbers 0-{most}")
+    low, high = check.whole_number(low, f"{name} min", 0, most), check.whole_number(high, f"{name} max", 0, most)
+    if low > high:
+        raise RuleArgumentError(f"{name} must run from min to max; got ({low}, {high}).")
+    return low, high
 
 
 def pain_hold_reasons(session: SessionResult, previous_pain_before: int | None) -> list[str]:
+    _check_session(session)
+    if previous_pain_before is not None:
+        pain_rating(previous_pain_before, "previous_pain_before")
     reasons = []
     if session.pain_after - session.pain_before >= PAIN_RISE:
         reasons.append(f"pain rose from {session.pain_before} to {session.pain_after} during the session")
@@ -144,11 +176,14 @@ def pain_hold_reasons(session: SessionResult, previous_pain_before: int | None) 
 
 
 def is_pain_hold(session: SessionResult, previous: PreviousSession | None) -> bool:
+    previous = _check_previous(previous)
     return bool(pain_hold_reasons(session, previous.pain_before if previous else None))
 
 
 def below_minimum_reasons(session: SessionResult, rep_range: tuple[int, int], tul_window: tuple[int, int]) -> list[str]:
     """Why a completed set fell short; a set stopped early is not judged (it says nothing about capacity)."""
+    _check_session(session)
+    rep_range, tul_window = _window(rep_range, "rep_range", MAX_REPS), _window(tul_window, "tul_window", MAX_TUL_S)
     if session.status == STOPPED_EARLY:
         return []
     reasons = [f"reps {session.reps} < {rep_range[0]}"] if session.reps < rep_range[0] else []
@@ -206,6 +241,11 @@ def _pain_rule(session: SessionResult, previous: PreviousSession | None, limits:
     return None
 
 
+def _limits(current_load: object, increment: object, min_load: object, max_load: object) -> _Limits:
+    inc = _increment(increment)
+    return _Limits(_load(current_load, "current_load"), inc, *load_limits(inc, min_load, max_load))
+
+
 def propose_next_load(
     *,
     current_load: object,
@@ -223,13 +263,12 @@ def propose_next_load(
     Order: red flag, pain (hold / reduce), stopped early (hold), increase, below the minimum (hold, then
     decrease the second time running), reps in range (hold), reps above the range without failure (hold).
     """
-    step = as_decimal(step_pct, "step %")
-    if not 2 <= step <= 10 or not 0 <= rep_range[0] <= rep_range[1] or not 0 <= tul_window[0] <= tul_window[1]:
-        raise ValueError("Step must be 2-10 %, and the rep range and time-under-load window min <= max.")
+    step = check.number(step_pct, "step_pct", *STEP_PCT_RANGE)
     _check_session(session)
-    inc = _increment(increment)
-    current = as_decimal(current_load, "current load")
-    limits = _Limits(current, inc, *load_limits(inc, min_load, max_load))
+    previous = _check_previous(previous)
+    rep_range, tul_window = _window(rep_range, "rep_range", MAX_REPS), _window(tul_window, "tul_window", MAX_TUL_S)
+    limits = _limits(current_load, increment, min_load, max_load)
+    current, inc = limits.current, limits.increment
     if session.red_flag:
         return limits.hold(RED_FLAG_STOP, "red flag reported: stop; no further sessions until a physician review")
     pain = _pain_rule(session, previous, limits)
@@ -257,9 +296,7 @@ RAPID_RISE_WINDOW = timedelta(days=7)
 
 # Here rather than in schedule, which imports this module for its load rounding.
 def require_aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware.")
-    return moment
+    return check.aware_datetime(moment, check.text(name, "name"))
 
 
 @dataclass(frozen=True)
@@ -269,14 +306,21 @@ class RapidRise:
     rise_pct: Decimal
 
 
-def rapid_rise(loads_with_dates: Iterable[tuple[datetime, object]], now: datetime) -> RapidRise | None:
+def _dated_load(entry: object) -> tuple[datetime, Decimal]:
+    at, load = check.pair(entry, "Each of loads_with_dates", "(aware datetime, load)")
+    return require_aware(at, "A date in loads_with_dates"), _load(load, "A load in loads_with_dates")
+
+
+def rapid_rise(loads_with_dates: Sequence[tuple[datetime, object]], now: datetime) -> RapidRise | None:
     """The latest load against the lowest load in effect over the 7 days before `now` (elapsed time).
 
     A load is in effect from its date until the next one, so the load set just before the window counts.
-    Rises from a zero load are not judged (no base for a percentage).
+    Rises from a zero load are not judged (no base for a percentage); no loads at all is no rise.
     """
-    history = sorted((require_aware(at, "load date"), as_decimal(load, "load")) for at, load in loads_with_dates)
-    history = [(at, load) for at, load in history if at <= require_aware(now, "now")]
+    require_aware(now, "now")
+    check.sequence_of(loads_with_dates, "loads_with_dates", "(aware datetime, load) pairs")
+    history = sorted(_dated_load(entry) for entry in loads_with_dates)
+    history = [(at, load) for at, load in history if at <= now]
     if not history:
         return None
     window_start = now - RAPID_RISE_WINDOW

@@ -1,7 +1,8 @@
 """Reminder rules as pure functions over plain values: quiet hours, who may be emailed, retry timing.
 
 No ORM and no clock reads (DESIGN.md): the sweep and the send task pass rows' values and `now`.
-Datetimes must be timezone-aware; every datetime returned is in UTC.
+Datetimes must be timezone-aware; every datetime returned is in UTC. An argument a rule cannot mean
+(a zone given by name, a count of 2.5, 1 for True) raises RuleArgumentError naming it (apps.clinics.arguments).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
 from apps.clinics.localtime import localise
 
 # --- Quiet hours (DOMAIN.md "Reminders": default no sends 21:00-08:00 clinic local time) -----------
@@ -21,7 +24,8 @@ def in_quiet_hours(wall: time, start: time, end: time) -> bool:
 
     start == end means the clinic has no quiet hours.
     """
-    wall = wall.replace(tzinfo=None, fold=0)
+    wall = check.wall_time(wall, "wall").replace(fold=0)
+    start, end = check.wall_time(start, "start"), check.wall_time(end, "end")
     if start == end:
         return False
     if start < end:
@@ -48,14 +52,14 @@ def next_allowed_send(moment: datetime, tz: ZoneInfo, start: time, end: time) ->
     period (only possible when the allowed window is shorter than the gap), the following end is
     taken. Three rounds always suffice: gaps are at most one a day.
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("moment must be timezone-aware.")
-    candidate = moment.astimezone(UTC)
+    candidate = check.aware_datetime(moment, "moment").astimezone(UTC)
+    check.zone(tz, "tz")
+    start, end = check.wall_time(start, "start"), check.wall_time(end, "end")
     for _ in range(3):
         if not _quiet_at(candidate, tz, start, end):
             return candidate
         candidate = _end_of_quiet(candidate, tz, end)
-    raise ValueError(f"No allowed send time near {moment.isoformat()} with quiet hours {start}-{end} in {tz}.")
+    raise RuleArgumentError(f"No allowed send time near {moment.isoformat()} with quiet hours {start}-{end} in {tz}.")
 
 
 # --- Who may be emailed ----------------------------------------------------------------------------
@@ -77,12 +81,25 @@ class Recipient:
     deleted: bool
 
 
+def _check_recipient(recipient: object) -> Recipient:
+    """None for a flag would read as "no": a patient without a known consent must never look consenting."""
+    check.instance(recipient, "recipient", Recipient)
+    if not isinstance(recipient.email, str):
+        raise RuleArgumentError(f"recipient.email must be text (empty when unknown); got {recipient.email!r}.")
+    for name in ("consent", "unsubscribed", "deceased", "deleted"):
+        check.flag(getattr(recipient, name), f"recipient.{name}")
+    return recipient
+
+
 def block_reason(recipient: Recipient, *, program_active: bool, due_unchanged: bool) -> str | None:
     """Why a reminder must not go out, or None when it may.
 
     `due_unchanged`: the program still carries the due time the reminder was made for. A session
     recorded since moved it, and a reminder for the old time is stale: it is cancelled, never sent.
     """
+    _check_recipient(recipient)
+    check.flag(program_active, "program_active")
+    check.flag(due_unchanged, "due_unchanged")
     checks = (
         (DELETED, recipient.deleted),
         (DECEASED, recipient.deceased),
@@ -100,6 +117,7 @@ def block_reason(recipient: Recipient, *, program_active: bool, due_unchanged: b
 
 def smtp_reply_code(error: Exception) -> int | None:
     """The server's reply code behind a send failure; None when no reply came (connection trouble)."""
+    check.instance(error, "error", Exception)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _message in error.recipients.values()]
         return max(codes) if codes else None
@@ -115,11 +133,23 @@ def is_permanent_failure(error: Exception) -> bool:
     return code is not None and 500 <= code < 600
 
 
+# Backoff times are seconds from a millisecond to a day: a cap above a day is a unit slip (ms for s), and
+# far past the broker's visibility timeout.
+BACKOFF_SECONDS = ("0.001", 86_400)
+# 2^64 times even a millisecond passes any allowed cap; a larger power only overflows the float.
+MAX_DOUBLINGS = 64
+
+
+def _seconds(value: object, name: str) -> float:
+    return float(check.number(value, name, *BACKOFF_SECONDS, from_text=False))
+
+
 def retry_delay(attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
     """Exponential backoff after `attempts` tries: base, 2 x base, 4 x base … capped.
 
     The cap stays far below the broker's visibility timeout, so a retry is never an ETA far ahead.
+    A retry follows at least one attempt.
     """
-    if attempts < 1:
-        raise ValueError("A retry follows at least one attempt.")
-    return timedelta(seconds=min(base_seconds * 2 ** (attempts - 1), cap_seconds))
+    doublings = min(check.whole_number(attempts, "attempts", 1) - 1, MAX_DOUBLINGS)
+    base, cap = _seconds(base_seconds, "base_seconds"), _seconds(cap_seconds, "cap_seconds")
+    return timedelta(seconds=min(base * 2**doublings, cap))

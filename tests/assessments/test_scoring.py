@@ -273,11 +273,24 @@ CURVE = [(0, 180), (12, 220), (24, 260), (36, 300), (48, 340), (60, 380), (72, 4
         ([(0, "10.5"), (12, "11.5")], D(132)),  # 11 x 12
         ([(12, 100), (36, 100)], D(2400)),  # a gap in the angles is bridged: 100 x 24
         ([(36, 300)], D(0)),
-        ([], D(0)),
     ],
 )
 def test_strength_index_is_the_trapezoid_area(points, expected):
     assert scoring.strength_index(points) == expected
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ([], "points must be a non-empty list or tuple of (angle, torque) pairs; got []."),  # no test, no area
+        ([(0, 100), (12, -5)], "A torque in points must be a number 0 or more; got -5."),  # not a negative area
+        ([(-12, 100), (0, 100)], "An angle in points must be a number 0-180; got -12."),
+    ],
+)
+def test_strength_index_refuses_points_that_measured_nothing(points, message):
+    with pytest.raises(scoring.RuleArgumentError) as error:
+        scoring.strength_index(points)
+    assert str(error.value) == message
 
 
 def test_strength_index_refuses_a_duplicate_angle():

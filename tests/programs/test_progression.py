@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from apps.assessments.scoring import InvalidScore
+from apps.clinics.arguments import RuleArgumentError
 from apps.programs import progression
 from apps.programs.progression import PreviousSession, Proposal, SessionResult
 
@@ -28,8 +29,6 @@ from apps.programs.progression import PreviousSession, Proposal, SessionResult
         ("2.9", "3", 3, 0, 3),
         ("7", "2.5", D("7.5"), 5, D("7.5")),
         ("0", "3", 0, 0, 0),
-        ("-5", "1", 0, 0, 0),  # never below zero
-        ("-5", "3", 0, 0, 0),
     ],
 )
 def test_rounding_to_the_increment(load, increment, up, down, nearest):
@@ -40,8 +39,15 @@ def test_rounding_to_the_increment(load, increment, up, down, nearest):
 
 @pytest.mark.parametrize("increment", [0, -1, "abc"])
 def test_rounding_refuses_an_increment_that_is_not_positive(increment):
-    with pytest.raises(ValueError, match="increment"):
+    with pytest.raises(RuleArgumentError, match="increment"):
         progression.round_up_to_increment(10, increment)
+
+
+@pytest.mark.parametrize("load", ["-5", "-0.1"])
+def test_rounding_refuses_a_negative_load(load):
+    # Rounded up, a negative load would become one increment: a load nobody set.
+    with pytest.raises(RuleArgumentError, match=rf"^load must be a number 0 or more; got {load}\.$"):
+        progression.round_up_to_increment(D(load), 1)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +59,6 @@ def test_rounding_refuses_an_increment_that_is_not_positive(increment):
         (901, 3, 30, 900, 900),
         (10, 3, 31, 899, 33),  # limits off the increment: the nearest multiples inside them
         (1000, 3, 31, 899, 897),
-        (-5, 1, -10, 400, 0),
     ],
 )
 def test_clamping_to_the_machine_limits(load, increment, min_load, max_load, expected):
@@ -61,10 +66,12 @@ def test_clamping_to_the_machine_limits(load, increment, min_load, max_load, exp
 
 
 def test_clamping_refuses_limits_with_no_multiple_between_them():
-    with pytest.raises(ValueError, match=r"^No multiple of 3 lies between 31 and 32\.$"):
+    with pytest.raises(
+        RuleArgumentError, match=r"^No multiple of the increment 3 lies between min_load 31 and max_load 32\.$"
+    ):
         progression.clamp_load(31, 3, 31, 32)
-    with pytest.raises(ValueError, match=r"^No multiple of 1 lies between -10 and -0\.1\.$"):
-        progression.clamp_load(0, 1, -10, D("-0.1"))  # loads are never below zero
+    with pytest.raises(RuleArgumentError, match=r"^min_load must be a number 0 or more; got -10\.$"):
+        progression.clamp_load(0, 1, -10, 400)  # loads are never below zero
 
 
 # Start load
@@ -293,14 +300,21 @@ def test_a_proposal_is_fitted_to_the_increment_even_when_the_current_load_is_not
 @pytest.mark.parametrize(
     ("case", "error", "message"),
     [
-        ({"step": 1}, ValueError, "Step must be 2-10 %"),
-        ({"step": 11}, ValueError, "Step must be 2-10 %"),
-        ({"reps": 51}, ValueError, "Reps must be 0-50"),
-        ({"tul": 301}, ValueError, "time under load 0-300 s"),
-        ({"status": "done"}, ValueError, "Unknown session status 'done'"),
-        ({"after": 11}, InvalidScore, "Pain after must be a whole number from 0 to 10; got 11."),
-        ({"before": -1}, InvalidScore, "Pain before must be a whole number from 0 to 10; got -1."),
-        ({"min_load": 401}, ValueError, "No multiple of 1 lies between 401 and 400."),
+        ({"step": 1}, RuleArgumentError, "step_pct must be a number 2-10; got 1."),
+        ({"step": 11}, RuleArgumentError, "step_pct must be a number 2-10; got 11."),
+        ({"reps": 51}, RuleArgumentError, "session.reps must be a whole number 0-50; got 51."),
+        ({"reps": 12.5}, RuleArgumentError, "session.reps must be a whole number 0-50; got 12.5."),
+        ({"tul": 301}, RuleArgumentError, "session.time_under_load_s must be a whole number 0-300; got 301."),
+        ({"status": "done"}, RuleArgumentError, "session.status must be one of completed, stopped_early; got 'done'."),
+        ({"after": 11}, InvalidScore, "session.pain_after must be a whole number from 0 to 10; got 11."),
+        ({"before": -1}, InvalidScore, "session.pain_before must be a whole number from 0 to 10; got -1."),
+        (
+            {"min_load": 401},
+            RuleArgumentError,
+            "No multiple of the increment 1 lies between min_load 401 and max_load 400.",
+        ),
+        # A negative current load once "increased" to one increment.
+        ({"current": -10, "reps": 14}, RuleArgumentError, "current_load must be a number 0 or more; got -10."),
     ],
 )
 def test_propose_next_load_refuses_bad_input(case, error, message):

@@ -98,7 +98,7 @@ def ranges(draw, low, high):
 @given(
     current=LOADS,
     increment=INCREMENTS,
-    min_load=st.decimals(min_value=-10, max_value=100, places=1),
+    min_load=st.decimals(min_value=0, max_value=100, places=1),
     span=st.decimals(min_value=0, max_value=900, places=1),
     session=SESSIONS,
     previous=PREVIOUS,
@@ -110,7 +110,7 @@ def test_a_proposal_is_a_multiple_of_the_increment_within_the_machine_limits(
     current, increment, min_load, span, session, previous, rep_range, tul_window, step
 ):
     max_load = min_load + span
-    lowest_multiple = math.ceil(max(min_load, 0) / increment) * increment
+    lowest_multiple = math.ceil(min_load / increment) * increment
     assume(lowest_multiple <= max_load)  # a machine whose limits hold at least one multiple of its increment
     proposal = progression.propose_next_load(
         current_load=current,
