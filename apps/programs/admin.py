@@ -309,7 +309,8 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         if self.move(request, program, request.POST.get("status", "")):
             now = program.get_status_display().lower()
             if program.phase == Phase.MAINTENANCE and program.status == ProgramStatus.ACTIVE:
-                now = f"in maintenance, one session every {program.maintenance_interval_weeks} week(s)"
+                weeks = program.maintenance_interval_weeks
+                now = f"in maintenance, one session every {weeks} week{'s' if weeks > 1 else ''}"
             self.message_user(request, f"The program is now {now}.", messages.SUCCESS)
         return redirect("admin:programs_program_change", program.pk)
 

@@ -15,6 +15,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db.models import Count, Max
+from django.utils.dateformat import format as date_format
 
 from apps.assessments import scoring
 from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthTest
@@ -23,7 +24,8 @@ from apps.audit.models import Action
 from apps.clinics.models import LoadUnit
 from apps.patients.models import Patient, RedFlagScreen, Region
 from apps.patients.selectors import training_blocked
-from apps.programs.models import OPEN_STATUSES, Flag, Program, ProposalAction, SessionStatus, TrainingSession
+from apps.programs.models import OPEN_STATUSES, Flag, Phase, Program, ProposalAction, SessionStatus, TrainingSession
+from apps.web.templatetags.web import DAY, every_weeks
 
 VIEWERS_SHOWN = 20
 SESSIONS_IN_LOG = 20
@@ -32,6 +34,7 @@ SESSION_FIELDS = (
     "program_id",
     "performed_at",
     "status",
+    "phase",
     "load",
     "load_unit",
     "proposed_load",
@@ -84,6 +87,10 @@ class SessionRow:
     @property
     def stopped_early(self) -> bool:
         return self.values["status"] == SessionStatus.STOPPED_EARLY
+
+    @property
+    def in_maintenance(self) -> bool:
+        return self.values["phase"] == Phase.MAINTENANCE
 
     @property
     def supervisor(self) -> str:
@@ -277,8 +284,28 @@ def _next_proposal(program: Program) -> list[Any] | None:
     return [_epoch_ms(program.next_due_at), float(program.proposed_load)]
 
 
+def _maintenance(program: Program) -> dict[str, Any] | None:
+    """Where the maintenance phase began on the time axis, and its label (None for a training program)."""
+    if program.phase != Phase.MAINTENANCE or program.maintenance_started_at is None:
+        return None
+    started = program.maintenance_started_at
+    since = date_format(started.astimezone(program.clinic.tzinfo), DAY)
+    return {"from": _epoch_ms(started), "since": since, "every": every_weeks(program.maintenance_interval_weeks)}
+
+
+def _load_point(row: dict[str, Any]) -> list[Any]:
+    return [
+        _epoch_ms(row["performed_at"]),
+        _number(row["load"]),
+        _number(row["proposed_load"]),
+        row["status"] == SessionStatus.STOPPED_EARLY,
+        row["phase"] == Phase.MAINTENANCE,
+    ]
+
+
 def load_series(programs: list[Program], sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per program, oldest first: [time, load, proposed load, stopped early] of every session."""
+    """Per program, oldest first: [time, load, proposed load, stopped early, in maintenance] of every session,
+    and where its maintenance phase began."""
     series = []
     for program in sorted(programs, key=lambda p: p.created_at):
         rows = [row for row in sessions if row["program_id"] == program.pk]
@@ -288,16 +315,9 @@ def load_series(programs: list[Program], sessions: list[dict[str, Any]]) -> list
             {
                 "title": f"{program.get_region_display()} program ({program.get_status_display().lower()})",
                 "unit": program.get_load_unit_display(),
-                "points": [
-                    [
-                        _epoch_ms(row["performed_at"]),
-                        _number(row["load"]),
-                        _number(row["proposed_load"]),
-                        row["status"] == SessionStatus.STOPPED_EARLY,
-                    ]
-                    for row in rows
-                ],
+                "points": [_load_point(row) for row in rows],
                 "next": _next_proposal(program),
+                "maintenance": _maintenance(program),
             }
         )
     return series

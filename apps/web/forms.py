@@ -22,7 +22,10 @@ from apps.patients.fields import EDITABLE_FIELDS, birth_date_problem
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
 from apps.patients.screening import ITEMS_BY_REGION
 from apps.programs import services as program_services
-from apps.programs.models import START, Program
+from apps.programs.maintenance import program_maintain
+from apps.programs.models import MAINTAIN, START, Program
+from apps.programs.schedule import MAINTENANCE_DEFAULT_WEEKS
+from apps.web.templatetags.web import every_weeks
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 REFUSED = "Your role at this clinic does not allow this."
@@ -216,18 +219,32 @@ class ProgramForm(ServiceModelForm):
         )
 
 
+INTERVAL_FIELD = "maintenance_interval_weeks"
+INTERVAL_CHOICES = [(weeks, f"One session {every_weeks(weeks)}") for weeks in range(1, 5)]
+
+
 class ProgramMoveForm(ServiceForm):
+    """A status move with its reason; completing into maintenance also asks for the interval."""
+
     reason = forms.CharField(max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    maintenance_interval_weeks = forms.TypedChoiceField(
+        choices=INTERVAL_CHOICES, coerce=int, initial=MAINTENANCE_DEFAULT_WEEKS, label="Maintenance interval"
+    )
 
     def __init__(self, *args: Any, program: Program, move: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.program, self.move = program, move
+        if move != MAINTAIN:
+            del self.fields[INTERVAL_FIELD]
 
     def error_field(self, key: str) -> str | None:
-        return None
+        return key if key == INTERVAL_FIELD and key in self.fields else None
 
     def perform(self, actor: Any) -> Program:
         if self.move == START:
             return program_services.program_start(actor=actor, program=self.program)
         reason = self.cleaned_data["reason"]
+        if self.move == MAINTAIN:
+            weeks = self.cleaned_data[INTERVAL_FIELD]
+            return program_maintain(actor=actor, program=self.program, interval_weeks=weeks, reason=reason)
         return program_services.program_transition(actor=actor, program=self.program, status=self.move, reason=reason)

@@ -30,7 +30,7 @@ from apps.clinics.models import Clinic, Machine
 from apps.patients.models import Patient, RedFlagScreen, Region
 from apps.patients.selectors import patient_get
 from apps.programs import sessions
-from apps.programs.models import MOVE_LABELS, Program, moves_from
+from apps.programs.models import MAINTAIN, MOVE_LABELS, Program, moves_from
 from apps.programs.services import REGION_INSTRUMENT, REGION_MACHINE_KIND
 from apps.web.forms import ProgramForm, ProgramMoveForm, RedFlagScreenForm, ScreenReviewForm
 from apps.web.pages import current_clinic, render_page, staff_page
@@ -41,6 +41,7 @@ from apps.web.recording_forms import (
     StrengthTestForm,
     live_score_rule,
 )
+from apps.web.templatetags.web import every_weeks
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], local_to: Clinic) -> HttpResponse:
@@ -259,20 +260,26 @@ def program_new(request: HttpRequest, patient_id: Any) -> HttpResponse:
     return _page(request, "web/record/program.html", {"patient": patient, "form": form}, patient.clinic)
 
 
+def _moved_message(program: Program, move: str) -> str:
+    region = program.get_region_display().lower()
+    if move == MAINTAIN:
+        weeks = every_weeks(program.maintenance_interval_weeks)
+        return f"{MOVE_LABELS[move]}: the {region} program is now in maintenance, one session {weeks}."
+    return f"{MOVE_LABELS[move]}: the {region} program is updated."
+
+
 @staff_page
 @transaction.atomic
 def program_move(request: HttpRequest, patient_id: Any, program_id: Any) -> HttpResponse:
-    """Start, hold, resume, complete, discharge or cancel, with a reason; confirmed on its own page."""
+    """Start, hold, resume, complete (or into maintenance), discharge or cancel: confirmed on its own page."""
     patient = patient_get(user=request.user, patient_id=patient_id)
     program = _program(patient, program_id)
     move = request.POST.get("move") or request.GET.get("move", "")
     if move not in moves_from(program):
         raise Http404("This program cannot make that move.")
     form = ProgramMoveForm(request.POST or None, program=program, move=move)
-    if request.method == "POST" and form.submit(request.user):
-        messages.success(
-            request, f"{MOVE_LABELS[move]}: the {program.get_region_display().lower()} program is updated."
-        )
+    if request.method == "POST" and (moved := form.submit(request.user)):
+        messages.success(request, _moved_message(moved, move))
         return _to_chart(patient, "#programs")
     context = {"patient": patient, "program": program, "form": form, "move": move, "label": MOVE_LABELS[move]}
     return _page(request, "web/record/program_move.html", context, program.clinic)

@@ -17,7 +17,8 @@ from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, RedFlagScreen
 from apps.patients.selectors import patient_list
-from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.programs.models import Flag, FlagKind, Phase, Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.web.templatetags.web import every_weeks
 
 BOARD_ROWS = 50  # rows listed per board section; the count at the top says how many there are
 FLAG_ROWS = 3 * BOARD_ROWS  # one query lists the open flags of the three kinds the board shows
@@ -29,6 +30,7 @@ class BoardRow:
     when: datetime | None
     detail: str
     when_label: str  # what `when` is: "due", "last session", "since"…
+    tag: str = ""  # a word shown beside the detail: "maintenance" where a section mixes phases
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,13 @@ def local_day(clinic: Clinic, now: datetime) -> tuple[datetime, datetime]:
 
 def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:
     # Thresholds are compared with `now` rather than read from `attendance`, so the board is right
-    # even in the minutes before the periodic attendance job catches up.
+    # even in the minutes before the periodic attendance job catches up. In maintenance the due time
+    # is the next maintenance session, and overdue and lapse count from it (DOMAIN.md "Maintenance").
     active = Q(status=ProgramStatus.ACTIVE)
+    due = active & Q(next_due_at__lt=tomorrow, overdue_at__gt=now)
     return {
-        "due": active & Q(next_due_at__lt=tomorrow, overdue_at__gt=now),
+        "due": due & Q(phase=Phase.TRAINING),
+        "maintenance_due": due & Q(phase=Phase.MAINTENANCE),
         "overdue": active & Q(overdue_at__lte=now, lapse_at__gt=now),
         "lapsed": Q(status=ProgramStatus.LAPSED) | (active & Q(lapse_at__lte=now)),
         "questionnaires": active & Q(questionnaire_due_at__lt=tomorrow),
@@ -66,8 +71,10 @@ def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:
 
 PROGRAM_SECTIONS = {  # key: (title, order, text when empty)
     "due": ("Sessions due today", "next_due_at", "Nobody is due today."),
-    "overdue": ("Overdue (more than 7 days)", "overdue_at", "Nobody is overdue."),
-    "lapsed": ("Lapsed (more than 14 days)", "-lapse_at", "No lapsed programs."),
+    "maintenance_due": ("Maintenance due", "next_due_at", "No maintenance session is due."),
+    # Each threshold is an instant (DOMAIN.md "Scheduling"): overdue from 7 days on the dot.
+    "overdue": ("Overdue (7 days or more)", "overdue_at", "Nobody is overdue."),
+    "lapsed": ("Lapsed (14 days or more)", "-lapse_at", "No lapsed programs."),
     "questionnaires": ("Questionnaires due", "questionnaire_due_at", "None due."),
     "retests": ("Strength retests due", "retest_due_at", "None due."),
 }
@@ -88,12 +95,16 @@ def _program_row(key: str, program: Program) -> BoardRow:
     if key == "due":
         session = f"{region}: session {program.completed_sessions + 1}"
         return BoardRow(program.patient, program.next_due_at, session, "due")
+    if key == "maintenance_due":
+        session = f"{region}: maintenance, one session {every_weeks(program.maintenance_interval_weeks)}"
+        return BoardRow(program.patient, program.next_due_at, session, "due")
+    tag = "maintenance" if program.phase == Phase.MAINTENANCE else ""
     if key in ("overdue", "lapsed"):
         if program.last_completed_at is None:
-            return BoardRow(program.patient, program.started_at, region, "started, no session since")
-        return BoardRow(program.patient, program.last_completed_at, region, "last session")
+            return BoardRow(program.patient, program.started_at, region, "started, no session since", tag)
+        return BoardRow(program.patient, program.last_completed_at, region, "last session", tag)
     due = program.questionnaire_due_at if key == "questionnaires" else program.retest_due_at
-    return BoardRow(program.patient, due, region, "due")
+    return BoardRow(program.patient, due, region, "due", tag)
 
 
 def _program_sections(user: Any, clinic: Clinic, now: datetime, tomorrow: datetime) -> list[BoardSection]:
@@ -147,7 +158,7 @@ def _flag_sections(user: Any, clinic: Clinic) -> list[BoardSection]:
 
 
 def board(*, user: Any, clinic: Clinic, now: datetime) -> list[BoardSection]:
-    """The today board of one clinic: who is due, overdue, lapsed, flagged or due an assessment."""
+    """One clinic's today board: who is due (either phase), overdue, lapsed, flagged or due an assessment."""
     _, tomorrow = local_day(clinic, now)
     return _program_sections(user, clinic, now, tomorrow) + _flag_sections(user, clinic)
 
@@ -162,7 +173,7 @@ def patients_shown(sections: list[BoardSection]) -> list[Patient]:
 
 
 def patient_rows(*, user: Any, search: str = "", clinic: Clinic | None = None) -> QuerySet[Patient]:
-    """The patient list with status, last completed session and next due; one query per page.
+    """The patient list with status and phase, last completed session and next due; one query per page.
 
     `clinic` narrows to one home clinic (the board's); without it, every clinic the user sees.
     """
@@ -176,5 +187,6 @@ def patient_rows(*, user: Any, search: str = "", clinic: Clinic | None = None) -
         last_session_at=Subquery(completed.order_by("-performed_at").values("performed_at")[:1]),
         next_due_at=Subquery(program.values("next_due_at")[:1]),
         program_status=Subquery(program.values("status")[:1]),
+        program_phase=Subquery(program.values("phase")[:1]),
         program_attendance=Subquery(program.values("attendance")[:1]),
     ).order_by("family_name", "given_name", "pk")

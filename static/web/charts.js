@@ -10,7 +10,10 @@
     threshold: "#a4161a",
     proposed: "#b36200",
     familiarisation: "#ffffff",
+    maintenance: "#5a2d82",
+    maintenanceBand: "rgba(90, 45, 130, 0.08)",
   };
+  const DAY_MS = 86400000;
 
   function dateFormatter(timeZone) {
     const short = new Intl.DateTimeFormat(undefined, { timeZone, year: "numeric", month: "short", day: "numeric" });
@@ -135,8 +138,39 @@
     return { type: "line", data: { datasets }, options };
   }
 
+  // The maintenance phase as a shaded band from where it began to the right edge, with a line and its
+  // label at the start (Chart.js has no annotation plugin vendored: this is the whole of one).
+  const phaseBand = {
+    id: "phaseBand",
+    beforeDatasetsDraw(chart, args, options) {
+      if (options.from === undefined || options.from === null) return;
+      const { ctx, chartArea: area, scales } = chart;
+      const left = Math.max(scales.x.getPixelForValue(options.from), area.left);
+      if (left > area.right) return;
+      ctx.save();
+      ctx.fillStyle = COLOURS.maintenanceBand;
+      ctx.fillRect(left, area.top, area.right - left, area.bottom - area.top);
+      ctx.strokeStyle = COLOURS.maintenance;
+      ctx.setLineDash([5, 4]);
+      ctx.beginPath();
+      ctx.moveTo(left, area.top);
+      ctx.lineTo(left, area.bottom);
+      ctx.stroke();
+      ctx.fillStyle = COLOURS.maintenance;
+      ctx.font = "600 12px system-ui, sans-serif";
+      ctx.textBaseline = "top";
+      // The label reads to the right of the line, or to its left when the band is too narrow for it.
+      const fits = left + 6 + ctx.measureText(options.label).width <= area.right;
+      ctx.textAlign = fits ? "left" : "right";
+      ctx.fillText(options.label, fits ? left + 6 : left - 6, area.top + 4);
+      ctx.restore();
+    },
+  };
+
   function load(item, formatDate) {
-    const trained = item.points.map(([at, value, , stopped]) => ({ x: at, y: value, stopped }));
+    const point = ([at, value, , stopped]) => ({ x: at, y: value, stopped });
+    const trained = item.points.filter((p) => !p[4]).map(point);
+    const kept = item.points.filter((p) => p[4]).map(point);
     const proposed = item.points.filter((p) => p[2] !== null).map(([at, , value]) => ({ x: at, y: value }));
     // The first dataset is drawn on top: proposals stay visible where the trained load matches them.
     const datasets = [
@@ -158,6 +192,16 @@
         pointStyle: (ctx) => (ctx.raw && ctx.raw.stopped ? "crossRot" : "circle"),
       },
     ];
+    if (item.maintenance) {
+      datasets.push({
+        label: `Maintenance (${item.unit}; × stopped early)`,
+        data: kept,
+        borderColor: COLOURS.maintenance,
+        backgroundColor: COLOURS.maintenance,
+        pointRadius: 5,
+        pointStyle: (ctx) => (ctx.raw && ctx.raw.stopped ? "crossRot" : "rectRot"),
+      });
+    }
     if (item.next) {
       datasets.unshift({
         label: `Next session, proposed (${item.unit})`,
@@ -173,7 +217,11 @@
       x: timeAxis(formatDate),
       y: { beginAtZero: false, title: { display: true, text: `Load (${item.unit})` } },
     });
-    return { type: "line", data: { datasets }, options };
+    if (!item.maintenance) return { type: "line", data: { datasets }, options };
+    // The band stays in view when no session has followed the start of maintenance yet.
+    options.scales.x.suggestedMax = item.maintenance.from + DAY_MS;
+    options.plugins.phaseBand = { from: item.maintenance.from, label: `Maintenance, ${item.maintenance.every}` };
+    return { type: "line", data: { datasets }, options, plugins: [phaseBand] };
   }
 
   const BUILDERS = {

@@ -477,7 +477,7 @@ def test_the_maintenance_button_completes_into_the_interval_chosen_beside_it(sig
 
     moved = client.post(url, {"status": "maintain", "maintenance_interval_weeks": "3"}, follow=True)
 
-    assert shown(moved) == ["The program is now in maintenance, one session every 3 week(s)."]
+    assert shown(moved) == ["The program is now in maintenance, one session every 3 weeks."]
     trained.refresh_from_db()
     assert (trained.phase, trained.maintenance_interval_weeks, trained.status) == ("maintenance", 3, "active")
     assert trained.next_due_at == schedule.maintenance_due(trained.last_completed_at, 3, LA)

@@ -237,3 +237,86 @@ def test_the_api_docs_page_works_under_its_documented_policy(ui):
     """The Swagger page draws with its one inline <style> allowed by hash, for it alone (apps.accounts.http)."""
     ui.goto("/api/docs/")
     expect(ui.locator(".swagger-ui .info")).to_contain_text("SpineZone partner API")
+
+
+@pytest.fixture
+def trained_two_weeks_ago(transactional_db, clinician_a, clinic_a, patient_a):
+    """Five training sessions through the services, the last 14 days and 3 hours ago: completed into
+    maintenance every 2 weeks, the first maintenance session fell due 3 hours ago."""
+    machine = factories.MachineFactory(clinic=clinic_a, name="Lumbar 1")
+    now = timezone.now()
+    baseline = factories.StrengthTestFactory(patient=patient_a, machine=machine, performed_at=now - timedelta(days=29))
+    program = services.program_create(actor=clinician_a, patient=patient_a, region="lumbar", baseline_test=baseline)
+    services.program_start(actor=clinician_a, program=program, now=now - timedelta(days=29))
+    for days, reps in ((28, 13), (24.5, 11), (21, 13), (17.5, 11)):  # +5 %, hold, +5 %, hold
+        record_session(program, machine, clinician_a, at=now - timedelta(days=days), reps=reps)
+    record_session(program, machine, clinician_a, at=now - timedelta(days=14, hours=3), reps=11)
+    program.refresh_from_db()
+    return program
+
+
+def test_a_program_completed_into_maintenance_is_due_on_the_board_and_shaded_on_the_chart(
+    ui, trained_two_weeks_ago, clinician_a
+):
+    page, program = ui, trained_two_weeks_ago
+    ARTIFACTS.mkdir(exist_ok=True)
+    sign_in(page, "clinician_a")
+    expect(page.locator("#maintenance_due")).to_contain_text("No maintenance session is due.")
+    expect(page.locator("#lapsed")).to_contain_text("Alvarez, Ana")  # 14 days after the last training session
+
+    page.goto(f"/patients/{program.patient_id}/")
+    page.locator("#programs").get_by_role("link", name="Complete into maintenance").click()
+    expect(page.get_by_role("heading", name="Complete into maintenance: lumbar (low back) program")).to_be_visible()
+    expect(page.get_by_label("Maintenance interval")).to_have_value("2")  # the default
+    page.get_by_label("Maintenance interval").select_option(label="One session every 2 weeks")
+    page.get_by_label("Reason").fill("Training goals met")
+    page.get_by_role("button", name="Complete into maintenance").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "the lumbar (low back) program is now in maintenance, one session every 2 weeks."
+    )
+    program.refresh_from_db()
+    since = f"{program.maintenance_started_at.astimezone(program.clinic.tzinfo):%a %-d %b}"
+    due = f"{program.next_due_at.astimezone(program.clinic.tzinfo):%a %-d %b}"
+
+    page.get_by_role("link", name="Today").click()
+    section = page.locator("#maintenance_due")
+    expect(section.get_by_role("heading", name="Maintenance due")).to_be_visible()
+    expect(section).to_contain_text("Alvarez, Ana")
+    expect(section.locator(".detail")).to_have_text(
+        f"Lumbar (low back): maintenance, one session every 2 weeks · due {due}"
+    )
+    expect(page.locator("#lapsed")).to_contain_text("No lapsed programs.")
+    expect(page.locator("#due")).not_to_contain_text("Alvarez, Ana")
+    page.screenshot(path=ARTIFACTS / "maintenance-board.png", full_page=True)
+
+    section.get_by_role("link", name="Alvarez, Ana").click()
+    expect(page.locator("#programs")).to_contain_text(f"Maintenance since {since}, every 2 weeks")
+    expect(page.locator(".chart-header")).to_contain_text("maintenance, every 2 weeks")
+    expect(page.locator("#progress figcaption", has_text="Load per session")).to_contain_text(
+        f"shaded: maintenance since {since}, every 2 weeks, its sessions as diamonds"
+    )
+    band = page.evaluate(
+        """() => Chart.getChart(document.querySelector('canvas[data-chart="load"]')).options.plugins.phaseBand"""
+    )
+    assert band == {
+        "from": int(program.maintenance_started_at.timestamp() * 1000),
+        "label": "Maintenance, every 2 weeks",
+    }
+
+    page.get_by_role("link", name="Record lumbar (low back) session").click()
+    load = page.get_by_label("Load (ft·lbf)").input_value()
+    page.get_by_label("Reps").fill("10")
+    page.get_by_label("Time under load (s)").fill("90")
+    page.get_by_label("Pain before (0-10)").fill("1")
+    page.get_by_label("Pain after (0-10)").fill("1")
+    page.get_by_role("button", name="Save session").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Session recorded.")
+    expect(page.locator("#sessions tbody tr").first).to_contain_text(f"{load} ft·lbf")
+    expect(page.locator("#sessions tbody tr").first.locator(".status-maintenance")).to_have_text("maintenance")
+    datasets = {dataset["label"].split(" (")[0]: dataset["points"] for dataset in chart_points(page, "load")}
+    assert len(datasets["Trained"]) == 5  # the training sessions; the maintenance one is apart
+    (kept,) = datasets["Maintenance"]
+    assert kept[1] == float(load)
+    page.locator("#progress").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "maintenance-chart.png", full_page=True)

@@ -97,3 +97,9 @@ def due_day(moment: datetime | None, where: object = None) -> SafeString | str:
 def from_time(moment: datetime | None, where: object = None) -> SafeString | str:
     """An exact boundary as day and local time ("Thu 10:00"), the full date in the title."""
     return _time_element(moment, where, DAY_AND_TIME)
+
+
+@register.filter
+def every_weeks(weeks: int) -> str:
+    """A maintenance interval as staff say it: every week, every 2 weeks."""
+    return "every week" if weeks == 1 else f"every {weeks} weeks"
