@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from apps.assessments.bands import BAND_LABELS  # plain data: the labels a person and a FHIR display read
 from bench.common import (
     arguments,
     database_url,
@@ -299,8 +300,8 @@ class Scores(Source):
             **value,
         }
         band = row[at[f"{table}.band"]]
-        if band:
-            observation["interpretation"] = [{"text": band}]
+        if band:  # the band's label, as the view shows it: "bed-bound", never the code
+            observation["interpretation"] = [{"text": BAND_LABELS.get(band, band.replace("_", " "))}]
         observation["derivedFrom"] = [{"reference": f"QuestionnaireResponse/{row[self.id]}"}]
         return observation
 
