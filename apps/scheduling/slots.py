@@ -1,0 +1,205 @@
+"""The slot finder, as pure functions over plain values: which machine times a program may be booked into.
+
+No ORM and no clock reads (DESIGN.md "Appointments"): the caller passes the clinic's calendar, its
+machines and live bookings, the program's earliest next session and due time, and `now`. Every
+datetime returned is in UTC.
+
+A slot is offered only if it starts at or after the earliest next session (the 48 h rest, elapsed;
+sooner only with `allow_before_earliest`, which needs a recorded clinician override), lies inside
+opening hours on a day that is not closed, on a machine of the program's kind that no live booking
+holds, with the supervising clinician under their capacity, and within the booking horizon. The best
+slots are those closest to the due time (DOMAIN.md "Appointments").
+
+Slots are laid on the clinic's wall clock from the start of each opening range. A wall time in a
+spring-forward gap does not exist and is not offered; one in a fall-back fold is offered once, at its
+first occurrence (fold=0). A slot lasts its length in elapsed time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
+
+WEEKDAYS = range(7)  # Monday is 0, as in `date.weekday()`
+SLOT_MINUTES = (5, 240)
+HORIZON_DAYS = (1, 366)
+MAX_OFFERED = 100
+
+
+@dataclass(frozen=True)
+class OpeningRange:
+    """Open from `opens` to `closes` (local wall times, same day) on `weekday`."""
+
+    weekday: int
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class Calendar:
+    tz: ZoneInfo
+    opening: tuple[OpeningRange, ...]
+    closures: frozenset[date] = frozenset()
+    slot_minutes: int = 30
+    horizon_days: int = 28
+    supervisor_capacity: int = 2
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A live (booked or checked-in) appointment: it holds its machine and its supervisor's attention."""
+
+    machine: Hashable
+    start: datetime
+    end: datetime
+    supervisor: Hashable | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    machine: Hashable
+    start: datetime
+    end: datetime
+
+
+# --- Checks ---------------------------------------------------------------------------------------
+
+
+def check_calendar(calendar: object) -> Calendar:
+    calendar = check.instance(calendar, "calendar", Calendar)
+    check.zone(calendar.tz, "calendar.tz")
+    for opening in check.sequence_of(calendar.opening, "calendar.opening", "OpeningRange"):
+        check.instance(opening, "calendar.opening", OpeningRange)
+        check.whole_number(opening.weekday, "calendar.opening weekday", 0, 6)
+        opens, closes = check.wall_time(opening.opens, "opens"), check.wall_time(opening.closes, "closes")
+        if not opens < closes:
+            raise RuleArgumentError(f"An opening range must close after it opens; got {opens}-{closes}.")
+    if not isinstance(calendar.closures, frozenset | set) or not all(
+        isinstance(day, date) and not isinstance(day, datetime) for day in calendar.closures
+    ):
+        raise RuleArgumentError(f"calendar.closures must be a set of dates; got {check.shown(calendar.closures)}.")
+    check.whole_number(calendar.slot_minutes, "calendar.slot_minutes", *SLOT_MINUTES)
+    check.whole_number(calendar.horizon_days, "calendar.horizon_days", *HORIZON_DAYS)
+    check.whole_number(calendar.supervisor_capacity, "calendar.supervisor_capacity", 1, 50)
+    return calendar
+
+
+def _check_bookings(bookings: object) -> Sequence[Booking]:
+    for booking in check.sequence_of(bookings, "bookings", "Booking"):
+        check.instance(booking, "bookings", Booking)
+        start = check.aware_datetime(booking.start, "booking.start")
+        if not start < check.aware_datetime(booking.end, "booking.end"):
+            raise RuleArgumentError(f"A booking must end after it starts; got {booking.start}-{booking.end}.")
+    return bookings
+
+
+# --- Candidate times ------------------------------------------------------------------------------
+
+
+def _exists(wall: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first instant of a wall time, or None when the wall time falls in a DST gap."""
+    instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return instant if instant.astimezone(tz).replace(tzinfo=None) == wall else None
+
+
+def wall_slots(calendar: Calendar, first_day: date, last_day: date) -> Iterator[tuple[datetime, datetime]]:
+    """(start, end) in UTC of every slot of every open day from `first_day` to `last_day`, in order."""
+    calendar = check_calendar(calendar)
+    length = timedelta(minutes=calendar.slot_minutes)
+    by_weekday = {
+        day: sorted((r for r in calendar.opening if r.weekday == day), key=lambda r: r.opens) for day in WEEKDAYS
+    }
+    day, seen = first_day, set()
+    while day <= last_day:
+        if day not in calendar.closures:
+            for opening in by_weekday[day.weekday()]:
+                wall, closes = datetime.combine(day, opening.opens), datetime.combine(day, opening.closes)
+                while wall + length <= closes:
+                    start = _exists(wall, calendar.tz)
+                    if start is not None and start not in seen:  # a fold's wall time once
+                        seen.add(start)
+                        yield start, start + length
+                    wall += length
+        day += timedelta(days=1)
+
+
+# --- The finder -----------------------------------------------------------------------------------
+
+
+class _Held:
+    """Live bookings by machine and by supervisor, sorted, for overlap tests in O(log n)."""
+
+    def __init__(self, bookings: Sequence[Booking]) -> None:
+        self.machines: dict[Hashable, list[tuple[datetime, datetime]]] = {}
+        self.supervisors: dict[Hashable, list[tuple[datetime, datetime]]] = {}
+        for booking in bookings:
+            span = (booking.start.astimezone(UTC), booking.end.astimezone(UTC))
+            self.machines.setdefault(booking.machine, []).append(span)
+            if booking.supervisor is not None:
+                self.supervisors.setdefault(booking.supervisor, []).append(span)
+        for spans in (*self.machines.values(), *self.supervisors.values()):
+            spans.sort()
+        self.longest = max((end - start for start, end in self._all()), default=timedelta(0))
+
+    def _all(self) -> Iterator[tuple[datetime, datetime]]:
+        for spans in self.machines.values():
+            yield from spans
+
+    def overlaps(self, spans: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> int:
+        """How many spans overlap [start, end): only spans starting before `end` and after start - longest can."""
+        first = bisect_left(spans, (start - self.longest, start))
+        count = 0
+        for span_start, span_end in spans[first:]:
+            if span_start >= end:
+                break
+            count += span_end > start
+        return count
+
+
+def free_slots(
+    calendar: Calendar,
+    machines: Sequence[Hashable],
+    bookings: Sequence[Booking],
+    *,
+    earliest: datetime,
+    due: datetime,
+    now: datetime,
+    count: int = 3,
+    supervisor: Hashable | None = None,
+    allow_before_earliest: bool = False,
+) -> list[Slot]:
+    """The `count` best free slots: closest to `due`, then earliest, then by machine order.
+
+    `machines` are the clinic's active machines of the program's kind, in the order to prefer them.
+    `earliest` is the program's earliest next session; `now` bounds the past and the horizon.
+    """
+    calendar, bookings = check_calendar(calendar), _check_bookings(bookings)
+    check.sequence_of(machines, "machines", "machine ids")
+    earliest, due, now = (check.aware_datetime(v, n) for v, n in ((earliest, "earliest"), (due, "due"), (now, "now")))
+    check.whole_number(count, "count", 1, MAX_OFFERED)
+    check.flag(allow_before_earliest, "allow_before_earliest")
+    if not machines:
+        return []
+    held = _Held(bookings)
+    not_before = now if allow_before_earliest else max(now, earliest)
+    horizon_end = now + timedelta(days=calendar.horizon_days)
+    local = calendar.tz
+    candidates = []
+    for start, end in wall_slots(calendar, not_before.astimezone(local).date(), horizon_end.astimezone(local).date()):
+        if start < not_before or end > horizon_end:
+            continue
+        if supervisor is not None:
+            busy = held.overlaps(held.supervisors.get(supervisor, []), start, end)
+            if busy >= calendar.supervisor_capacity:
+                continue
+        for order, machine in enumerate(machines):
+            if not held.overlaps(held.machines.get(machine, []), start, end):
+                candidates.append((abs(start - due), start, order, Slot(machine, start, end)))
+    candidates.sort(key=lambda item: item[:3])
+    return [slot for *_, slot in candidates[:count]]
