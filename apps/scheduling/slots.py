@@ -203,3 +203,77 @@ def free_slots(
                 candidates.append((abs(start - due), start, order, Slot(machine, start, end)))
     candidates.sort(key=lambda item: item[:3])
     return [slot for *_, slot in candidates[:count]]
+
+
+# --- Series ---------------------------------------------------------------------------------------
+
+
+def series_starts(
+    tz: ZoneInfo, weekdays: Sequence[int], at: time, first_day: date, weeks: int
+) -> tuple[list[datetime], list[date]]:
+    """The wall time `at` on each of `weekdays` for `weeks` weeks from `first_day`: (UTC instants, days
+    on which `at` does not exist because it falls in a DST gap, for the caller to name)."""
+    tz, at = check.zone(tz, "tz"), check.wall_time(at, "at")
+    days = {
+        check.whole_number(day, "weekdays", 0, 6)
+        for day in check.sequence_of(weekdays, "weekdays", "weekdays", nonempty=True)
+    }
+    weeks = check.whole_number(weeks, "weeks", 1, 52)
+    if not isinstance(first_day, date) or isinstance(first_day, datetime):
+        raise RuleArgumentError(f"first_day must be a date; got {check.shown(first_day)}.")
+    found, missing = [], []
+    for offset in range(7 * weeks):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() in days:
+            start = _exists(datetime.combine(day, at), tz)
+            if start is None:
+                missing.append(day)
+            else:
+                found.append(start)
+    return found, missing
+
+
+def series_problems(
+    calendar: Calendar,
+    machine: Hashable,
+    bookings: Sequence[Booking],
+    starts: Sequence[datetime],
+    *,
+    earliest: datetime,
+    now: datetime,
+    min_rest_hours: int = 48,
+    supervisor: Hashable | None = None,
+) -> list[str]:
+    """Why a series of bookings cannot all be made, one sentence per slot; empty when every one can.
+
+    A series books all of its slots or none: each must be a free slot of `machine` inside opening hours
+    and the horizon, the first at or after the earliest next session, and each pair the rest apart.
+    """
+    calendar, bookings = check_calendar(calendar), _check_bookings(bookings)
+    given = sorted(
+        check.aware_datetime(start, "starts")
+        for start in check.sequence_of(starts, "starts", "datetimes", nonempty=True)
+    )
+    earliest, now = check.aware_datetime(earliest, "earliest"), check.aware_datetime(now, "now")
+    rest = timedelta(hours=check.whole_number(min_rest_hours, "min_rest_hours", 0, 168))
+    tz, length, held = calendar.tz, timedelta(minutes=calendar.slot_minutes), _Held(bookings)
+    offered = dict(wall_slots(calendar, given[0].astimezone(tz).date(), given[-1].astimezone(tz).date()))
+    problems = []
+    for number, start in enumerate(given):
+        shown = start.astimezone(tz).strftime("%a %d %b %H:%M")
+        end = start + length
+        if start.astimezone(UTC) not in offered:
+            problems.append(f"{shown}: not a slot inside opening hours.")
+        elif start < now or end > now + timedelta(days=calendar.horizon_days):
+            problems.append(f"{shown}: outside the booking horizon of {calendar.horizon_days} days.")
+        elif number == 0 and start < earliest:
+            problems.append(f"{shown}: before the earliest next session.")
+        elif number and start - given[number - 1] < rest:
+            problems.append(f"{shown}: less than {min_rest_hours} h after the one before.")
+        elif held.overlaps(held.machines.get(machine, []), start, end):
+            problems.append(f"{shown}: the machine is booked.")
+        elif supervisor is not None and (
+            held.overlaps(held.supervisors.get(supervisor, []), start, end) >= calendar.supervisor_capacity
+        ):
+            problems.append(f"{shown}: the supervising clinician is fully booked.")
+    return problems

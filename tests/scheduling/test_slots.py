@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.clinics.arguments import RuleArgumentError
-from apps.scheduling.slots import Booking, Calendar, OpeningRange, Slot, free_slots, wall_slots
+from apps.scheduling.slots import (
+    Booking,
+    Calendar,
+    OpeningRange,
+    Slot,
+    free_slots,
+    series_problems,
+    series_starts,
+    wall_slots,
+)
 
 LA = ZoneInfo("America/Los_Angeles")  # 2026: spring forward Sun 03-08 02:00, fall back Sun 11-01 02:00
 LONDON = ZoneInfo("Europe/London")  # 2026: spring forward Sun 03-29 01:00, fall back Sun 10-25 02:00
@@ -235,3 +244,49 @@ def test_no_offered_slot_overlaps_a_live_booking_is_before_the_earliest_or_outsi
     distances = [abs(slot.start - due) for slot in slots]
     assert distances == sorted(distances)  # best first
     assert len({(slot.machine, slot.start) for slot in slots}) == len(slots)  # nothing offered twice
+
+
+# --- Series ---------------------------------------------------------------------------------------
+
+
+def test_mondays_and_thursdays_at_17_for_4_weeks_book_when_every_slot_is_free():
+    starts, missing = series_starts(LA, [0, 3], time(17), date(2026, 12, 7), 4)
+    assert missing == []
+    assert [start.astimezone(LA).strftime("%a %d %H:%M") for start in starts] == [
+        "Mon 07 17:00", "Thu 10 17:00", "Mon 14 17:00", "Thu 17 17:00",
+        "Mon 21 17:00", "Thu 24 17:00", "Mon 28 17:00", "Thu 31 17:00",
+    ]  # fmt: skip
+    late = Calendar(tz=LA, opening=tuple(OpeningRange(day, time(9), time(18)) for day in range(5)))
+    assert series_problems(late, "m1", [], starts, earliest=MONDAY, now=MONDAY) == []
+
+
+def test_a_series_names_each_slot_that_cannot_be_booked():
+    late = Calendar(tz=LA, opening=tuple(OpeningRange(day, time(9), time(18)) for day in range(5)))
+    starts, _ = series_starts(LA, [0, 2, 3], time(17), date(2026, 12, 7), 2)
+    taken = local(LA, 2026, 12, 14, 17)
+    problems = series_problems(
+        late, "m1", [Booking("m1", taken, taken + timedelta(minutes=30))], starts, earliest=MONDAY, now=MONDAY
+    )
+    assert problems == [  # Monday to Wednesday is 48 h exactly: enough; Wednesday to Thursday is not
+        "Thu 10 Dec 17:00: less than 48 h after the one before.",
+        "Mon 14 Dec 17:00: the machine is booked.",
+        "Thu 17 Dec 17:00: less than 48 h after the one before.",
+    ]
+
+
+def test_a_series_outside_opening_hours_or_before_the_earliest_session_is_refused():
+    starts, _ = series_starts(LA, [0, 3], time(17), date(2026, 12, 7), 1)
+    problems = series_problems(CLINIC, "m1", [], starts, earliest=MONDAY, now=MONDAY)  # CLINIC closes at 17:00
+    assert problems == [
+        "Mon 07 Dec 17:00: not a slot inside opening hours.",
+        "Thu 10 Dec 17:00: not a slot inside opening hours.",
+    ]
+    starts, _ = series_starts(LA, [0, 3], time(10), date(2026, 12, 7), 1)
+    problems = series_problems(CLINIC, "m1", [], starts, earliest=local(LA, 2026, 12, 8, 10), now=MONDAY)
+    assert problems == ["Mon 07 Dec 10:00: before the earliest next session."]
+
+
+def test_a_series_day_whose_time_falls_in_a_dst_gap_is_named():
+    starts, missing = series_starts(LA, [6], time(2, 30), date(2026, 3, 1), 2)
+    assert missing == [date(2026, 3, 8)]
+    assert [start.astimezone(LA).date() for start in starts] == [date(2026, 3, 1)]
