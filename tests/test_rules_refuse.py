@@ -30,8 +30,10 @@ from apps.programs import progression, schedule
 from apps.programs.progression import PreviousSession, SessionResult
 from apps.reminders import rules
 from apps.reminders.rules import Recipient
+from apps.scheduling import slots
+from apps.scheduling.slots import Booking, Calendar, OpeningRange
 
-MODULES = (scoring, screening, progression, schedule, rules)
+MODULES = (scoring, screening, progression, schedule, rules, slots)
 
 
 def public_rules(module: ModuleType) -> dict[str, Callable[..., object]]:
@@ -81,6 +83,9 @@ PREVIOUS = PreviousSession(pain_before=2)
 RECIPIENT = Recipient(email="ana@example.test", consent=True, unsubscribed=False, deceased=False, deleted=False)
 LUMBAR_CLEAR = dict.fromkeys(LUMBAR_ITEMS, False)
 REFUSED = smtplib.SMTPDataError(554, b"rejected")
+
+CALENDAR = Calendar(tz=LA, opening=tuple(OpeningRange(day, time(9), time(18)) for day in range(5)))
+BOOKING = Booking("m1", NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=30), "pt")
 
 # --- What each kind of argument must refuse ---------------------------------------------------------
 
@@ -137,6 +142,28 @@ WALL = (bad("text", "21:00"), NONE, bad("datetime", datetime(2026, 3, 10, 21)), 
 FLAG = (NONE, bad("one", 1), bad("zero", 0), bad("text", "yes"))
 UNIT = (bad("unknown", "kg"), bad("empty", ""), NONE, bad("int", 1), bad("list", []))
 NOT_A_LIST = (NONE, TEXT, INT, OBJECT, bad("dict", {0: 100}))
+DAY = (bad("datetime", datetime(2026, 3, 9, 10)), bad("text", "2026-03-09"), NONE, INT)
+CALENDARS = (
+    NONE,
+    OBJECT,
+    bad("zone-name", Calendar(tz="America/Los_Angeles", opening=CALENDAR.opening)),
+    bad("reversed-range", Calendar(tz=LA, opening=(OpeningRange(0, time(18), time(9)),))),
+    bad("weekday-7", Calendar(tz=LA, opening=(OpeningRange(7, time(9), time(18)),))),
+    bad("opening-generator", Calendar(tz=LA, opening=(r for r in CALENDAR.opening))),
+    bad("closure-datetime", Calendar(tz=LA, opening=CALENDAR.opening, closures=frozenset({datetime(2026, 3, 9)}))),
+    bad("slot-zero", Calendar(tz=LA, opening=CALENDAR.opening, slot_minutes=0)),
+    bad("slot-fraction", Calendar(tz=LA, opening=CALENDAR.opening, slot_minutes=30.5)),
+    bad("horizon-zero", Calendar(tz=LA, opening=CALENDAR.opening, horizon_days=0)),
+    bad("capacity-True", Calendar(tz=LA, opening=CALENDAR.opening, supervisor_capacity=True)),
+)
+BOOKINGS = (
+    *NOT_A_LIST,
+    generator(BOOKING),
+    bad("not-a-booking", [(1, 2)]),
+    bad("naive", [Booking("m1", datetime(2026, 3, 15, 12), datetime(2026, 3, 15, 13))]),
+    bad("reversed", [Booking("m1", NOW, NOW - timedelta(minutes=30))]),
+    bad("list-machine", [Booking(["m1"], NOW, NOW + timedelta(minutes=30))]),
+)
 POINTS = (
     *NOT_A_LIST,
     generator(*CURVE),
@@ -497,6 +524,70 @@ CASES: dict[str, Case] = {
         {"maintenance_start": LAST, "until": DISCHARGE, "tz": LA},
         {"maintenance_start": MOMENT, "until": MOMENT, "tz": ZONE},
     ),
+    # apps.scheduling.slots
+    "slots.check_calendar": Case({"calendar": CALENDAR}, {"calendar": CALENDARS}),
+    "slots.wall_slots": Case(
+        {"calendar": CALENDAR, "first_day": date(2026, 3, 9), "last_day": date(2026, 3, 13)},
+        {"calendar": CALENDARS, "first_day": DAY, "last_day": (*DAY, bad("years-later", date(2030, 1, 1)))},
+    ),
+    "slots.free_slots": Case(
+        {
+            "calendar": CALENDAR,
+            "machines": ["m1"],
+            "bookings": [BOOKING],
+            "earliest": NOW,
+            "due": NOW,
+            "now": NOW,
+            "count": 3,
+            "supervisor": "pt",
+            "allow_before_earliest": False,
+        },
+        {
+            "calendar": CALENDARS,
+            "machines": (*NOT_A_LIST, generator("m1"), bad("list-id", [["m1"]]), bad("None-id", [None])),
+            "bookings": BOOKINGS,
+            "earliest": MOMENT,
+            "due": MOMENT,
+            "now": MOMENT,
+            "count": count(1, 100),
+            "supervisor": (bad("list", ["pt"]), bad("True", True)),
+            "allow_before_earliest": FLAG,
+        },
+        {"bookings": ("booking",), "machines": ("machine",)},
+    ),
+    "slots.series_starts": Case(
+        {"tz": LA, "weekdays": [0, 3], "at": time(17), "first_day": date(2026, 3, 9), "weeks": 4},
+        {
+            "tz": ZONE,
+            "weekdays": (*NOT_A_LIST, generator(0), bad("empty", []), bad("eight", [8]), bad("fraction", [0.5])),
+            "at": WALL,
+            "first_day": DAY,
+            "weeks": count(1, 52),
+        },
+    ),
+    "slots.series_problems": Case(
+        {
+            "calendar": CALENDAR,
+            "machine": "m1",
+            "bookings": [BOOKING],
+            "starts": [NOW + timedelta(days=1)],
+            "earliest": NOW,
+            "now": NOW,
+            "min_rest_hours": 48,
+            "supervisor": "pt",
+        },
+        {
+            "calendar": CALENDARS,
+            "machine": (NONE, bad("list", ["m1"]), bad("True", True)),
+            "bookings": BOOKINGS,
+            "starts": (*NOT_A_LIST, generator(NOW), bad("empty", []), bad("naive", [datetime(2026, 3, 16, 10)])),
+            "earliest": MOMENT,
+            "now": MOMENT,
+            "min_rest_hours": count(0, 168),
+            "supervisor": (bad("list", ["pt"]), bad("True", True)),
+        },
+        {"bookings": ("booking",), "starts": ("starts",)},
+    ),
     # apps.reminders.rules
     "rules.in_quiet_hours": Case(
         {"wall": time(22), "start": time(21), "end": time(8)}, {"wall": WALL, "start": WALL, "end": WALL}
@@ -541,7 +632,14 @@ def test_every_case_names_a_public_rule():
 
 
 def test_the_rule_modules_are_all_read():
-    assert {key.partition(".")[0] for key in RULES} == {"scoring", "screening", "progression", "schedule", "rules"}
+    assert {key.partition(".")[0] for key in RULES} == {
+        "scoring",
+        "screening",
+        "progression",
+        "schedule",
+        "rules",
+        "slots",
+    }
 
 
 @pytest.mark.parametrize("key", sorted(CASES))

@@ -79,7 +79,7 @@ def check_calendar(calendar: object) -> Calendar:
         check.whole_number(opening.weekday, "calendar.opening weekday", 0, 6)
         opens, closes = check.wall_time(opening.opens, "opens"), check.wall_time(opening.closes, "closes")
         if not opens < closes:
-            raise RuleArgumentError(f"An opening range must close after it opens; got {opens}-{closes}.")
+            raise RuleArgumentError(f"calendar.opening: a range must close after it opens; got {opens}-{closes}.")
     if not isinstance(calendar.closures, frozenset | set) or not all(
         isinstance(day, date) and not isinstance(day, datetime) for day in calendar.closures
     ):
@@ -93,6 +93,7 @@ def check_calendar(calendar: object) -> Calendar:
 def _check_bookings(bookings: object) -> Sequence[Booking]:
     for booking in check.sequence_of(bookings, "bookings", "Booking"):
         check.instance(booking, "bookings", Booking)
+        _key(booking.machine, "booking.machine")
         start = check.aware_datetime(booking.start, "booking.start")
         if not start < check.aware_datetime(booking.end, "booking.end"):
             raise RuleArgumentError(f"A booking must end after it starts; got {booking.start}-{booking.end}.")
@@ -108,9 +109,28 @@ def _exists(wall: datetime, tz: ZoneInfo) -> datetime | None:
     return instant if instant.astimezone(tz).replace(tzinfo=None) == wall else None
 
 
+def _day(value: object, name: str) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise RuleArgumentError(f"{name} must be a date; got {check.shown(value)}.")
+    return value
+
+
+def _key(value: object, name: str) -> Hashable:
+    """A machine or clinician id: anything hashable and not None (a list cannot name a machine)."""
+    if value is None or not isinstance(value, Hashable) or isinstance(value, bool):
+        raise RuleArgumentError(f"{name} must be an id (a number, text or UUID); got {check.shown(value)}.")
+    return value
+
+
 def wall_slots(calendar: Calendar, first_day: date, last_day: date) -> Iterator[tuple[datetime, datetime]]:
     """(start, end) in UTC of every slot of every open day from `first_day` to `last_day`, in order."""
-    calendar = check_calendar(calendar)
+    calendar, first_day, last_day = check_calendar(calendar), _day(first_day, "first_day"), _day(last_day, "last_day")
+    if (last_day - first_day).days > HORIZON_DAYS[1]:
+        raise RuleArgumentError(f"last_day must be within {HORIZON_DAYS[1]} days of first_day; got {last_day}.")
+    return _wall_slots(calendar, first_day, last_day)
+
+
+def _wall_slots(calendar: Calendar, first_day: date, last_day: date) -> Iterator[tuple[datetime, datetime]]:
     length = timedelta(minutes=calendar.slot_minutes)
     by_weekday = {
         day: sorted((r for r in calendar.opening if r.weekday == day), key=lambda r: r.opens) for day in WEEKDAYS
@@ -180,7 +200,10 @@ def free_slots(
     `earliest` is the program's earliest next session; `now` bounds the past and the horizon.
     """
     calendar, bookings = check_calendar(calendar), _check_bookings(bookings)
-    check.sequence_of(machines, "machines", "machine ids")
+    for machine in check.sequence_of(machines, "machines", "machine ids"):
+        _key(machine, "machines")
+    if supervisor is not None:
+        _key(supervisor, "supervisor")
     earliest, due, now = (check.aware_datetime(v, n) for v, n in ((earliest, "earliest"), (due, "due"), (now, "now")))
     check.whole_number(count, "count", 1, MAX_OFFERED)
     check.flag(allow_before_earliest, "allow_before_earliest")
@@ -219,8 +242,7 @@ def series_starts(
         for day in check.sequence_of(weekdays, "weekdays", "weekdays", nonempty=True)
     }
     weeks = check.whole_number(weeks, "weeks", 1, 52)
-    if not isinstance(first_day, date) or isinstance(first_day, datetime):
-        raise RuleArgumentError(f"first_day must be a date; got {check.shown(first_day)}.")
+    first_day = _day(first_day, "first_day")
     found, missing = [], []
     for offset in range(7 * weeks):
         day = first_day + timedelta(days=offset)
@@ -256,6 +278,9 @@ def series_problems(
     )
     earliest, now = check.aware_datetime(earliest, "earliest"), check.aware_datetime(now, "now")
     rest = timedelta(hours=check.whole_number(min_rest_hours, "min_rest_hours", 0, 168))
+    machine = _key(machine, "machine")
+    if supervisor is not None:
+        _key(supervisor, "supervisor")
     tz, length, held = calendar.tz, timedelta(minutes=calendar.slot_minutes), _Held(bookings)
     offered = dict(wall_slots(calendar, given[0].astimezone(tz).date(), given[-1].astimezone(tz).date()))
     problems = []
