@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.assessments",
     "apps.programs",
+    "apps.scheduling",
     "apps.reminders",
     "apps.fhir",
     "apps.demo",

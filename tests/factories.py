@@ -24,6 +24,7 @@ from apps.clinics.models import (
 from apps.patients.models import Patient, Region, Sex
 from apps.programs.models import Program, ProgramStatus, SessionStatus, TrainingSession
 from apps.reminders.models import Reminder, ReminderKind, ReminderState
+from apps.scheduling.models import ClinicCalendar, Closure, OpeningHours
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -327,3 +328,34 @@ class ReminderFactory(DjangoModelFactory):
     due_at = factory.LazyAttribute(lambda r: r.program.next_due_at or timezone.now() - dt.timedelta(hours=1))
     scheduled_for = factory.SelfAttribute("due_at")
     state = ReminderState.PENDING
+
+
+# Scheduling: clinic calendar settings.
+
+
+class ClinicCalendarFactory(DjangoModelFactory):
+    """A clinic's calendar with the default numbers and no opening hours (add them with OpeningHoursFactory)."""
+
+    class Meta:
+        model = ClinicCalendar
+
+    clinic = factory.SubFactory(ClinicFactory)
+
+
+class OpeningHoursFactory(DjangoModelFactory):
+    class Meta:
+        model = OpeningHours
+
+    calendar = factory.SubFactory(ClinicCalendarFactory)
+    weekday = 0
+    opens_at = dt.time(8)
+    closes_at = dt.time(18)
+
+
+class ClosureFactory(DjangoModelFactory):
+    class Meta:
+        model = Closure
+
+    calendar = factory.SubFactory(ClinicCalendarFactory)
+    date = factory.Sequence(lambda n: dt.date(2030, 1, 1) + dt.timedelta(days=n))
+    reason = "Holiday"

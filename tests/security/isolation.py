@@ -30,6 +30,7 @@ PATIENT, PROGRAM, TEST, RESPONSE, SESSION, FLAG, SCREEN, REMINDER = (
     "reminder",
 )
 AUTHENTICATOR = "authenticator"
+CALENDAR = "calendar"
 CLINIC, ORGANIZATION, MACHINE, MEMBERSHIP, STAFF, PARTNER, TOKEN, EVENT, ORG_ADMIN = (
     "clinic",
     "organization",
@@ -72,6 +73,7 @@ ADMIN_MODELS = {
     "programs_trainingsession": SESSION,
     "programs_flag": FLAG,
     "reminders_reminder": REMINDER,
+    "scheduling_cliniccalendar": CALENDAR,
     "clinics_clinic": CLINIC,
     "clinics_organization": ORGANIZATION,
     "clinics_machine": MACHINE,

@@ -115,6 +115,9 @@ def build_rows(code: str, clinic, organization) -> Rows:
     authenticator = Authenticator.objects.create(
         user=staff, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
     )
+    calendar = factories.ClinicCalendarFactory(clinic=clinic)
+    factories.OpeningHoursFactory(calendar=calendar)
+    factories.ClosureFactory(calendar=calendar, reason=f"Hol{word}")
     rows = {
         isolation.CLINIC: clinic,
         isolation.ORGANIZATION: organization,
@@ -133,8 +136,18 @@ def build_rows(code: str, clinic, organization) -> Rows:
         isolation.EVENT: event,
         isolation.ORG_ADMIN: org_admin,
         isolation.AUTHENTICATOR: authenticator,
+        isolation.CALENDAR: calendar,
     }
-    markers = (f"Giv{word}", f"Fam{word}", f"MRK-{word}", f"mail.{word}", f"555 {word}", f"Flr{word}", f"Why{word}")
+    markers = (
+        f"Giv{word}",
+        f"Fam{word}",
+        f"MRK-{word}",
+        f"mail.{word}",
+        f"555 {word}",
+        f"Flr{word}",
+        f"Why{word}",
+        f"Hol{word}",
+    )
     return Rows(code, rows, markers)
 
 
