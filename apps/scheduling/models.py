@@ -6,14 +6,17 @@ without a `ClinicCalendar` row books on the defaults (`selectors.calendar_for`).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
 from apps.audit.subjects import Subject
 from apps.clinics.models import Clinic
 
@@ -169,3 +172,98 @@ def overlap_problems(ranges: Iterable[Range]) -> list[str]:
         if previous is None or previous[0] != current[0] or current[2] > previous[2]:
             previous = current
     return problems
+
+
+# --- Appointments ----------------------------------------------------------------------------------
+
+
+class AppointmentState(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CHECKED_IN = "checked_in", "Checked in"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Only these hold the machine (DOMAIN.md "Appointments"): the exclusion constraint covers them alone.
+LIVE_STATES = (AppointmentState.BOOKED, AppointmentState.CHECKED_IN)
+APPOINTMENT_MOVES: dict[str, frozenset[str]] = {
+    AppointmentState.BOOKED: frozenset(
+        {AppointmentState.CHECKED_IN, AppointmentState.CANCELLED, AppointmentState.NO_SHOW}
+    ),
+    AppointmentState.CHECKED_IN: frozenset({AppointmentState.COMPLETED, AppointmentState.CANCELLED}),
+    AppointmentState.COMPLETED: frozenset(),
+    AppointmentState.CANCELLED: frozenset(),
+    AppointmentState.NO_SHOW: frozenset(),
+}
+
+
+class BookedVia(models.TextChoices):
+    STAFF = "staff", "Staff"
+    PATIENT_LINK = "patient_link", "Patient (booking link)"
+    PARTNER = "partner", "Partner system"
+
+
+class AppointmentQuerySet(PatientRecordQuerySet):
+    def live(self) -> AppointmentQuerySet:
+        return self.filter(state__in=LIVE_STATES)
+
+
+class Appointment(models.Model):
+    """A patient booked on a machine of a clinic for one slot (FHIR Appointment)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey("programs.Program", on_delete=models.PROTECT, related_name="appointments")
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="+")
+    machine = models.ForeignKey("clinics.Machine", on_delete=models.PROTECT, related_name="+")
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    state = models.CharField(max_length=12, choices=AppointmentState.choices, default=AppointmentState.BOOKED)
+    booked_via = models.CharField(max_length=16, choices=BookedVia.choices)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    early_reason = models.CharField(max_length=300, blank=True, help_text="Why before the minimum rest.")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    cancelled_late = models.BooleanField(default=False, db_default=False)
+    session = models.OneToOneField(
+        "programs.TrainingSession", null=True, blank=True, on_delete=models.PROTECT, related_name="appointment"
+    )
+    sequence = models.PositiveIntegerField(default=0, db_default=0, help_text="iCalendar SEQUENCE.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = patient_record_manager(AppointmentQuerySet)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),
+            models.CheckConstraint(condition=Q(state__in=AppointmentState.values), name="appointment_state_valid"),
+            models.CheckConstraint(condition=Q(booked_via__in=BookedVia.values), name="appointment_booked_via_valid"),
+            # On PostgreSQL no double booking is the exclusion constraint of migration 0003 (a tstzrange
+            # overlap per machine, live states only). SQLite has none: the booking service must check it.
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "starts_at"], name="appointment_clinic_day_idx"),
+            models.Index(fields=["machine", "starts_at"], name="appointment_machine_idx"),
+            models.Index(fields=["patient", "starts_at"], name="appointment_patient_idx"),
+            models.Index(fields=["state", "starts_at"], name="appointment_state_idx"),  # the no-show job
+        ]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.starts_at:%Y-%m-%d %H:%M} ({self.get_state_display()})"
+
+    def audit_subject(self) -> Subject:
+        return Subject(
+            organization_id=self.patient.organization_id, clinic_id=self.patient.clinic_id, patient_id=self.patient_id
+        )
+
+    def can_move_to(self, state: str) -> bool:
+        return state in APPOINTMENT_MOVES.get(self.state, frozenset())
