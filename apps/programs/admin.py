@@ -30,6 +30,7 @@ from apps.clinics.models import Machine
 from apps.programs import (
     admin_flags,  # noqa: F401  (registers the flags)
     maintenance,
+    schedule,
     services,
 )
 from apps.programs.admin_forms import PRESCRIPTION, ProgramAddForm, SessionAddForm
@@ -152,13 +153,14 @@ class TrainingSessionAdmin(SessionColumns, RecordAdmin):
 # --- Programs --------------------------------------------------------------------------------------
 
 
-INTERVAL_CHOICES = [(weeks, f"every {weeks} week{'s' if weeks > 1 else ''}") for weeks in range(1, 5)]
-
-
 class StatusActionForm(helpers.ActionForm):
     status_reason = forms.CharField(required=False, max_length=300, label="Reason")
     maintenance_interval_weeks = forms.TypedChoiceField(
-        choices=INTERVAL_CHOICES, coerce=int, initial=2, required=False, label="Maintenance"
+        choices=maintenance.INTERVAL_CHOICES,
+        coerce=int,
+        initial=schedule.MAINTENANCE_DEFAULT_WEEKS,
+        required=False,
+        label="Maintenance",
     )
 
 
@@ -309,8 +311,7 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         if self.move(request, program, request.POST.get("status", "")):
             now = program.get_status_display().lower()
             if program.phase == Phase.MAINTENANCE and program.status == ProgramStatus.ACTIVE:
-                weeks = program.maintenance_interval_weeks
-                now = f"in maintenance, one session every {weeks} week{'s' if weeks > 1 else ''}"
+                now = f"in maintenance, one session {maintenance.every_weeks(program.maintenance_interval_weeks)}"
             self.message_user(request, f"The program is now {now}.", messages.SUCCESS)
         return redirect("admin:programs_program_change", program.pk)
 
@@ -345,7 +346,8 @@ class ProgramAdmin(ServiceAdmin, PatientDataAdmin):
         interval = ""
         if MAINTAIN in moves:
             options = format_html_join("", '<option value="{}"{}>{}</option>', (
-                (weeks, " selected" if weeks == 2 else "", label) for weeks, label in INTERVAL_CHOICES
+                (weeks, " selected" if weeks == schedule.MAINTENANCE_DEFAULT_WEEKS else "", label)
+                for weeks, label in maintenance.INTERVAL_CHOICES
             ))  # fmt: skip
             interval = format_html(
                 '<select name="maintenance_interval_weeks" aria-label="Maintenance interval">{}</select> ', options

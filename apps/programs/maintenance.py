@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.assessments import selectors as assessment_selectors
+from apps.clinics import arguments as check
+from apps.clinics.arguments import RuleArgumentError
 from apps.programs import flags, schedule
 from apps.programs.models import MAINTAIN, IllegalTransition, Phase, Program, moves_from
 from apps.programs.services import gate, lock, save_audited
@@ -28,11 +30,23 @@ from apps.programs.timing import (
 NOT_READY = "Only an active training program with a completed session can complete into maintenance."
 
 
+def every_weeks(weeks: int) -> str:
+    """A maintenance interval as staff say it: every week, every 2 weeks."""
+    return "every week" if weeks == 1 else f"every {weeks} weeks"
+
+
+# The intervals a form offers, from the rule's own range.
+INTERVAL_CHOICES = [
+    (weeks, every_weeks(weeks)) for weeks in range(schedule.MAINTENANCE_WEEKS[0], schedule.MAINTENANCE_WEEKS[1] + 1)
+]
+
+
 def _interval(value: object) -> int:
     low, high = schedule.MAINTENANCE_WEEKS
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError({"maintenance_interval_weeks": f"Choose one session every {low}-{high} weeks."})
-    return value
+    try:
+        return check.whole_number(value, "maintenance_interval_weeks", low, high)
+    except RuleArgumentError:
+        raise ValidationError({"maintenance_interval_weeks": f"Choose one session every {low}-{high} weeks."}) from None
 
 
 def _last_tested_at(program: Program) -> datetime | None:
@@ -66,7 +80,7 @@ def program_maintain(
         raise IllegalTransition({"status": NOT_READY})
     weeks = _interval(interval_weeks)
     program.phase, program.maintenance_interval_weeks, program.maintenance_started_at = Phase.MAINTENANCE, weeks, now
-    program.status_reason = reason.strip()[:300] or f"Training completed: maintenance every {weeks} weeks."
+    program.status_reason = reason.strip()[:300] or f"Training completed: maintenance {every_weeks(weeks)}."
     set_next_due(program, program.last_completed_at)
     set_thresholds(program)
     set_due_dates(program, now)

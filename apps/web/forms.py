@@ -21,11 +21,11 @@ from apps.patients import services as patient_services
 from apps.patients.fields import EDITABLE_FIELDS, birth_date_problem
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
 from apps.patients.screening import ITEMS_BY_REGION
+from apps.programs import maintenance
 from apps.programs import services as program_services
 from apps.programs.maintenance import program_maintain
 from apps.programs.models import MAINTAIN, START, Program
 from apps.programs.schedule import MAINTENANCE_DEFAULT_WEEKS
-from apps.web.templatetags.web import every_weeks
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 REFUSED = "Your role at this clinic does not allow this."
@@ -220,7 +220,7 @@ class ProgramForm(ServiceModelForm):
 
 
 INTERVAL_FIELD = "maintenance_interval_weeks"
-INTERVAL_CHOICES = [(weeks, f"One session {every_weeks(weeks)}") for weeks in range(1, 5)]
+INTERVAL_CHOICES = [(weeks, f"One session {label}") for weeks, label in maintenance.INTERVAL_CHOICES]
 
 
 class ProgramMoveForm(ServiceForm):

@@ -31,7 +31,8 @@ from apps.patients.models import Patient, RedFlagScreen, Region
 from apps.patients.selectors import patient_get
 from apps.programs import sessions
 from apps.programs.models import MAINTAIN, MOVE_LABELS, Program, moves_from
-from apps.programs.services import REGION_INSTRUMENT, REGION_MACHINE_KIND
+from apps.programs.services import REGION_MACHINE_KIND
+from apps.programs.timing import REGION_INSTRUMENT
 from apps.web.forms import ProgramForm, ProgramMoveForm, RedFlagScreenForm, ScreenReviewForm
 from apps.web.pages import current_clinic, render_page, staff_page
 from apps.web.recording_forms import (

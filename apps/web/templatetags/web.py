@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 
 from apps.assessments.bands import band_label
 from apps.assessments.scoring import as_decimal, fmt
+from apps.programs import maintenance
 
 register = template.Library()
 
@@ -102,4 +103,4 @@ def from_time(moment: datetime | None, where: object = None) -> SafeString | str
 @register.filter
 def every_weeks(weeks: int) -> str:
     """A maintenance interval as staff say it: every week, every 2 weeks."""
-    return "every week" if weeks == 1 else f"every {weeks} weeks"
+    return maintenance.every_weeks(weeks)
