@@ -156,6 +156,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Appointments not checked in by start + the clinic's grace (15 min by default) become no-shows.
+    "scheduling-mark-no-shows": {
+        "task": "apps.scheduling.tasks.mark_no_show_appointments",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Idempotency-Key replay records past their 24 hours.
     "api-purge-idempotency-records": {
         "task": "apps.api.tasks.purge_idempotency_records",

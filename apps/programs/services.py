@@ -23,7 +23,7 @@ from apps.clinics.access import access_clinic
 from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
-from apps.programs import flags, progression, schedule, selectors
+from apps.programs import flags, progression, schedule, selectors, signals
 from apps.programs.models import (
     AttendanceState,
     FlagKind,
@@ -259,6 +259,7 @@ def program_transition(
     if status in (ProgramStatus.COMPLETED, ProgramStatus.DISCHARGED):
         # Questionnaires, retest and physician review are all due at discharge (DOMAIN.md).
         program.questionnaire_due_at = program.retest_due_at = program.physician_review_due_at = now
+    signals.program_status_changed.send(sender=Program, program=program, actor=actor, now=now)
     return save_audited(program, actor)
 
 

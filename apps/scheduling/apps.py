@@ -6,4 +6,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from apps.scheduling import permissions  # noqa: F401  (registers the role predicates)
+        from apps.scheduling import permissions, receivers  # noqa: F401  (role predicates; programs' signals)

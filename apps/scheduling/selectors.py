@@ -5,13 +5,18 @@ Callers pass a clinic that already came through the gate (`clinics.access`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from apps.clinics.models import Clinic
+from django.db.models import Q
+
+from apps.clinics.models import Clinic, Machine
+from apps.programs.models import Program
 from apps.scheduling import models
-from apps.scheduling.models import ClinicCalendar, Weekday
-from apps.scheduling.slots import Calendar, OpeningRange
+from apps.scheduling.models import Appointment, ClinicCalendar, Weekday
+from apps.scheduling.slots import Booking, Calendar, OpeningRange, Slot, free_slots
 
 # DOMAIN.md "Appointments": a clinic that has set nothing is open Monday to Friday, 08:00-18:00.
 DEFAULT_OPENING = tuple(OpeningRange(day, time(8), time(18)) for day in range(Weekday.MONDAY, Weekday.SATURDAY))
@@ -62,3 +67,89 @@ def booking_rules_for(clinic: Clinic) -> BookingRules:
     hours = settings.late_cancel_hours if settings else models.DEFAULT_LATE_CANCEL_HOURS
     grace = settings.no_show_grace_minutes if settings else models.DEFAULT_NO_SHOW_GRACE_MINUTES
     return BookingRules(late_cancel=timedelta(hours=hours), no_show_grace=timedelta(minutes=grace))
+
+
+# --- Appointments ---------------------------------------------------------------------------------
+
+
+def machines_for(program: Program) -> list[Machine]:
+    """The active machines of the program's kind at its clinic, in the order the finder prefers them."""
+    return list(
+        Machine.objects.filter(clinic_id=program.clinic_id, kind=program.machine_kind, is_active=True).order_by(
+            "name", "pk"
+        )
+    )
+
+
+def live_bookings(
+    *, machine_ids: Iterable[Any], start: datetime, end: datetime, supervisor_id: Any = None
+) -> list[Booking]:
+    """The live appointments overlapping [start, end) of these machines (and of this supervisor, on any
+    machine: their capacity), as the finder's Bookings."""
+    holds = Q(machine_id__in=list(machine_ids))
+    if supervisor_id is not None:
+        holds |= Q(supervisor_id=supervisor_id)
+    rows = (
+        Appointment.objects.live()
+        .filter(holds, starts_at__lt=end, ends_at__gt=start)
+        .values_list("machine_id", "starts_at", "ends_at", "supervisor_id")
+    )
+    return [Booking(*row) for row in rows]
+
+
+def next_live_appointment(program: Program, *, now: datetime) -> Appointment | None:
+    """The program's last live appointment that has not ended (what "book next" books after)."""
+    return Appointment.objects.live().filter(program=program, ends_at__gt=now).order_by("-starts_at").first()
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a program's next appointment may start (the rest, elapsed) and when it is best (the due time)."""
+
+    earliest: datetime
+    due: datetime
+
+
+def booking_window(program: Program, *, now: datetime) -> Window:
+    """The program's earliest next session and due time, after any appointment it already holds.
+
+    With a live appointment ahead, the next one follows that appointment as a session would: the
+    rest after its start, and due a cadence later (7 days / sessions a week).
+    """
+    earliest = program.earliest_next_at or now
+    due = program.next_due_at or earliest
+    ahead = next_live_appointment(program, now=now)
+    if ahead is not None:
+        earliest = max(earliest, ahead.starts_at + timedelta(hours=program.min_rest_hours))
+        due = max(due, ahead.starts_at + timedelta(days=7) / max(program.sessions_per_week, 1))
+    return Window(earliest=earliest, due=max(due, earliest))
+
+
+def offer_slots(
+    program: Program,
+    *,
+    now: datetime,
+    count: int = 3,
+    supervisor: Any = None,
+    allow_before_earliest: bool = False,
+) -> list[Slot]:
+    """The finder's `count` best free slots for the program's next session (three queries and the rule)."""
+    calendar = calendar_for(program.clinic, closures_from=now.astimezone(program.clinic.tzinfo).date())
+    machines = machines_for(program)
+    window = booking_window(program, now=now)
+    horizon_end = now + timedelta(days=calendar.horizon_days)
+    supervisor_id = None if supervisor is None else supervisor.pk
+    bookings = live_bookings(
+        machine_ids=[m.pk for m in machines], start=now, end=horizon_end, supervisor_id=supervisor_id
+    )
+    return free_slots(
+        calendar,
+        [m.pk for m in machines],
+        bookings,
+        earliest=window.earliest,
+        due=window.due,
+        now=now,
+        count=count,
+        supervisor=supervisor_id,
+        allow_before_earliest=allow_before_earliest,
+    )
