@@ -12,11 +12,12 @@ from typing import Any
 
 from django.db.models import Q
 
+from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic, Machine
 from apps.programs.models import Program
 from apps.scheduling import models
 from apps.scheduling.models import Appointment, ClinicCalendar, Weekday
-from apps.scheduling.slots import Booking, Calendar, OpeningRange, Slot, free_slots
+from apps.scheduling.slots import Booking, Calendar, OpeningRange, Slot, free_slots, wall_slots
 
 # DOMAIN.md "Appointments": a clinic that has set nothing is open Monday to Friday, 08:00-18:00.
 DEFAULT_OPENING = tuple(OpeningRange(day, time(8), time(18)) for day in range(Weekday.MONDAY, Weekday.SATURDAY))
@@ -153,3 +154,62 @@ def offer_slots(
         supervisor=supervisor_id,
         allow_before_earliest=allow_before_earliest,
     )
+
+
+# --- The clinic's day and week by machine ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One machine at one slot time: the live appointment holding it, or free."""
+
+    machine: Machine
+    start: datetime
+    end: datetime
+    appointment: Appointment | None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    closed: bool
+    rows: list[tuple[datetime, datetime, list[Cell]]]  # (start, end, a cell per machine), in time order
+    others: list[Appointment]  # cancelled and no-show appointments, and live ones off the slot grid
+
+
+def clinic_days(clinic: Clinic, *, first_day: date, days: int) -> tuple[list[Machine], list[Day]]:
+    """The clinic's machines and, for each day, every slot by machine (three to five queries whatever the size).
+
+    Appointments come with their patient and program (the staff view names them); the slot grid is
+    the calendar's (`slots.wall_slots`), so a day in a DST change has its real slots only.
+    """
+    tz = clinic.tzinfo
+    calendar = calendar_for(clinic, closures_from=first_day)
+    last_day = first_day + timedelta(days=days - 1)
+    machines = list(Machine.objects.filter(clinic=clinic, is_active=True).order_by("kind", "name", "pk"))
+    start = localise(datetime.combine(first_day, time()), tz)
+    end = localise(datetime.combine(last_day + timedelta(days=1), time()), tz)
+    appointments = list(
+        Appointment.objects.filter(clinic=clinic, starts_at__lt=end, ends_at__gt=start)
+        .select_related("patient", "program", "supervisor")
+        .order_by("starts_at")
+    )
+    live = {(a.machine_id, a.starts_at): a for a in appointments if a.state in models.LIVE_STATES}
+    placed: set[Any] = set()
+    grid: dict[date, list[tuple[datetime, datetime, list[Cell]]]] = {}
+    for slot_start, slot_end in wall_slots(calendar, first_day, last_day):
+        cells = []
+        for machine in machines:
+            appointment = live.get((machine.pk, slot_start))
+            if appointment is not None:
+                placed.add(appointment.pk)
+            cells.append(Cell(machine, slot_start, slot_end, appointment))
+        grid.setdefault(slot_start.astimezone(tz).date(), []).append((slot_start, slot_end, cells))
+    result = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        others = [a for a in appointments if a.pk not in placed and a.starts_at.astimezone(tz).date() == day]
+        result.append(
+            Day(day=day, closed=day in calendar.closures or day not in grid, rows=grid.get(day, []), others=others)
+        )
+    return machines, result
