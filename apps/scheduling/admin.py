@@ -116,3 +116,6 @@ class ClinicCalendarAdmin(ServiceAdmin, ClinicScopedAdmin):
             request, f"{obj} opens Monday to Friday, 08:00-18:00, until you change the hours here.", messages.SUCCESS
         )
         return HttpResponseRedirect(reverse("admin:scheduling_cliniccalendar_change", args=[obj.pk]))
+
+
+from apps.scheduling import admin_appointments  # noqa: E402,F401  (registers the appointment admin)
