@@ -23,6 +23,7 @@ from apps.patients.models import Patient, RedFlagScreen
 from apps.programs import progression
 from apps.programs.models import Flag, FlagKind, Program, ProgramStatus, ProposalAction, TrainingSession
 from apps.programs.services import check_not_blocked
+from apps.scheduling.models import Appointment, ClinicCalendar
 
 User = get_user_model()
 DEMO = "demo"
@@ -91,6 +92,11 @@ def snapshot() -> dict[str, list[tuple]]:
         ),
         "events": sorted(
             Event.objects.filter(organization__slug=DEMO).values_list("id", "action", "object_type", "object_id")
+        ),
+        "appointments": sorted(
+            Appointment.objects.filter(clinic__organization__slug=DEMO).values_list(
+                "id", "machine_id", "starts_at", "state", "updated_at"
+            )
         ),
         **history_snapshot(),
     }
@@ -188,7 +194,7 @@ class TestOneRun:
         assert len(first["patients"]) == len(first["screens"]) == 48
         assert len(first["programs"]) == 47
         created = "0 red-flag screens, 0 partner systems, 0 strength tests, 0 questionnaires, 0 programs, "
-        created += "0 training sessions."
+        created += "0 training sessions, 0 appointments."
         assert f"Created this run: 0 clinics, 0 machines, 0 staff users, 0 patients, {created}" in output
         assert "spinezone-demo-2026" not in output
 
@@ -313,6 +319,19 @@ class TestOneRun:
             kept = TrainingSession.objects.filter(program=program, phase="maintenance")
             assert kept.exists()
             assert not kept.filter(performed_at__lt=program.maintenance_started_at).exists()
+
+    def test_each_clinic_has_its_calendar_and_most_open_programs_a_booking_inside_the_rules(self):
+        for clinic in Clinic.objects.filter(organization__slug=DEMO):
+            calendar = ClinicCalendar.objects.get(clinic=clinic)
+            assert calendar.opening_hours.filter(weekday=5).exists()  # Saturday mornings
+            assert calendar.closures.filter(date__month=12, date__day=25).exists()
+            open_programs = Program.objects.filter(clinic=clinic, status="active")
+            booked = Appointment.objects.filter(clinic=clinic, state__in=("booked", "checked_in"))
+            assert open_programs.count() * 0.5 <= booked.count() < open_programs.count()  # some due, none booked
+            for appointment in booked.select_related("program", "machine"):
+                assert appointment.machine.kind == appointment.program.machine_kind
+                assert appointment.starts_at >= appointment.program.earliest_next_at
+                assert appointment.early_reason == ""
 
     def test_the_attendance_job_has_flagged_overdue_and_lapsed_programs(self):
         for program in Program.objects.filter(patient__organization__slug=DEMO).exclude(attendance="on_track"):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from apps.demo import history, seeding
+from apps.demo import appointments, history, seeding
 from apps.demo.seeding import Login
 
 MIN_PASSWORD_LENGTH = 12
@@ -45,6 +45,7 @@ class Command(BaseCommand):
             partner = seeding.seed_partner(organization, clinics)
             # Anchored at this moment, so the board shows who is due, overdue and lapsed today.
             history.seed_history(patients, clinics, timezone.now())
+            appointments.seed_appointments(clinics, timezone.now())
             after = all_counts()
             awaiting = seeding.screens_awaiting_review()
             summary = history.history_summary()
@@ -74,7 +75,7 @@ def check_password(password: str) -> None:
 
 
 def all_counts() -> dict[str, int]:
-    return seeding.demo_counts() | history.history_counts()
+    return seeding.demo_counts() | history.history_counts() | appointments.appointment_counts()
 
 
 def describe(counts: dict[str, int]) -> str:
