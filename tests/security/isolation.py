@@ -31,6 +31,7 @@ PATIENT, PROGRAM, TEST, RESPONSE, SESSION, FLAG, SCREEN, REMINDER = (
 )
 AUTHENTICATOR = "authenticator"
 CALENDAR = "calendar"
+APPOINTMENT = "appointment"
 CLINIC, ORGANIZATION, MACHINE, MEMBERSHIP, STAFF, PARTNER, TOKEN, EVENT, ORG_ADMIN = (
     "clinic",
     "organization",
@@ -74,6 +75,7 @@ ADMIN_MODELS = {
     "programs_flag": FLAG,
     "reminders_reminder": REMINDER,
     "scheduling_cliniccalendar": CALENDAR,
+    "scheduling_appointment": APPOINTMENT,
     "clinics_clinic": CLINIC,
     "clinics_organization": ORGANIZATION,
     "clinics_machine": MACHINE,

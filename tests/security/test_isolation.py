@@ -32,6 +32,7 @@ from apps.clinics.models import Membership, OrganizationAdmin
 from apps.partners.models import Partner, PartnerToken
 from apps.patients.models import RedFlagScreen
 from apps.programs.models import Flag, FlagKind, TrainingSession
+from apps.scheduling.models import Appointment, BookedVia
 from tests import factories
 from tests.auth import sign_in
 from tests.partners.fixtures import issue_token  # noqa: F401
@@ -118,6 +119,17 @@ def build_rows(code: str, clinic, organization) -> Rows:
     calendar = factories.ClinicCalendarFactory(clinic=clinic)
     factories.OpeningHoursFactory(calendar=calendar)
     factories.ClosureFactory(calendar=calendar, reason=f"Hol{word}")
+    start = now.replace(microsecond=0) + timedelta(days=2)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        program=program,
+        clinic=clinic,
+        machine=machine,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        booked_via=BookedVia.STAFF,
+        early_reason=f"Erl{word}",
+    )
     rows = {
         isolation.CLINIC: clinic,
         isolation.ORGANIZATION: organization,
@@ -137,6 +149,7 @@ def build_rows(code: str, clinic, organization) -> Rows:
         isolation.ORG_ADMIN: org_admin,
         isolation.AUTHENTICATOR: authenticator,
         isolation.CALENDAR: calendar,
+        isolation.APPOINTMENT: appointment,
     }
     markers = (
         f"Giv{word}",
@@ -147,6 +160,7 @@ def build_rows(code: str, clinic, organization) -> Rows:
         f"Flr{word}",
         f"Why{word}",
         f"Hol{word}",
+        f"Erl{word}",
     )
     return Rows(code, rows, markers)
 
