@@ -24,6 +24,7 @@ from apps.programs.api import (
     ProgramSessionListView,
     SessionListView,
 )
+from apps.scheduling.api import AppointmentCancelView, AppointmentDetailView, AppointmentListView, SlotListView
 
 app_name = "api"
 
@@ -42,6 +43,10 @@ urlpatterns = [
     path("v1/sessions/", SessionListView.as_view(), name="session-list"),
     path("v1/flags/", FlagListView.as_view(), name="flag-list"),
     path("v1/patients/<uuid:patient_id>/progress/", ProgressView.as_view(), name="patient-progress"),
+    path("v1/appointments/", AppointmentListView.as_view(), name="appointment-list"),
+    path("v1/appointments/<uuid:appointment_id>/", AppointmentDetailView.as_view(), name="appointment-detail"),
+    path("v1/appointments/<uuid:appointment_id>/cancel/", AppointmentCancelView.as_view(), name="appointment-cancel"),
+    path("v1/slots/", SlotListView.as_view(), name="slot-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ answers in the API's error shape, with DEBUG on too. CSRF-exempt like

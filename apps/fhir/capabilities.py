@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
-from apps.fhir import mapping, reads
+from apps.fhir import appointments, mapping, reads
 from apps.fhir.mapping import Json
 from apps.fhir.resources.administrative import PATIENT_FIELDS
 from apps.fhir.resources.clinical import (
@@ -54,19 +54,27 @@ def _strength_observations(tests: list[StrengthTest]) -> list[Json]:
 
 @dataclass(frozen=True)
 class FhirType:
-    """A resource type served: `read(user, id)` → (resource, audited row or None), and its search sources."""
+    """A resource type served: `read(user, id)` → (resource, audited row or None), and its search.
+
+    A search reads `search` sources, paged, narrowed by each parameter of `filters` given (its
+    values → a condition on the rows; `repeatable` ones may be given more than once); or, for a
+    small table of no patient's data, `listing(user, params)` gives every match in one page.
+    """
 
     name: str
     read: Callable[[Any, str], tuple[Json, Model | None]] | None = None
     search: tuple[Source, ...] = ()
     search_params: tuple[str, ...] = field(default=())
+    filters: Mapping[str, Callable[[list[str]], Q]] = field(default_factory=dict)
+    repeatable: frozenset[str] = frozenset({"_lastUpdated"})
+    listing: Callable[[Any, Any], list[Json]] | None = None
 
     @property
     def interactions(self) -> list[str]:
         served = []
         if self.read is not None:
             served.append("read")
-        if self.search:
+        if self.search or self.listing is not None:
             served.append("search-type")
         return served
 
@@ -109,4 +117,25 @@ FHIR_TYPES: tuple[FhirType, ...] = (
         search=(Source(reads.sessions, "performed_at", each(mapping.encounter_resource)),),
         search_params=PATIENT_SEARCH,
     ),
+    FhirType(
+        "Appointment",
+        read=appointments.read_appointment,
+        search=(Source(appointments.appointments, "starts_at", each(mapping.appointment_resource)),),
+        search_params=("patient", "date", "status", "_lastUpdated"),
+        filters={"date": appointments.appointment_date, "status": appointments.appointment_status},
+        repeatable=frozenset({"_lastUpdated", "date"}),
+    ),
+    FhirType(
+        "Slot",
+        read=appointments.read_slot,
+        search=(Source(appointments.slots, "starts_at", each(mapping.slot_resource), patient_field=None),),
+        search_params=("schedule", "start", "status", "_lastUpdated"),
+        filters={
+            "schedule": appointments.slot_schedule,
+            "start": appointments.slot_start,
+            "status": appointments.slot_status,
+        },
+        repeatable=frozenset({"_lastUpdated", "start"}),
+    ),
+    FhirType("Schedule", read=appointments.read_schedule, listing=appointments.schedules, search_params=("actor",)),
 )

@@ -67,6 +67,8 @@ PROGRAM_STATUS_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/program-status"  #
 PROGRAM_PHASE_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/program-phase"
 SESSION_STATUS_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/session-status"  # Encounter: valueCoding
 CARE_PLAN_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/care-plan"  # Encounter: valueReference CarePlan
+# Appointment: valueReference Schedule (the machine), kept after cancellation, when no Slot is held.
+SCHEDULE_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/machine-schedule"
 
 
 def mrn_system(organization_slug: str) -> str:
@@ -138,6 +140,22 @@ ENCOUNTER_STATUS = frozenset(
     }
 )
 LOCATION_STATUS = frozenset({"active", "suspended", "inactive"})
+APPOINTMENT_STATUS = frozenset(
+    {
+        "proposed",
+        "pending",
+        "booked",
+        "arrived",
+        "fulfilled",
+        "cancelled",
+        "noshow",
+        "entered-in-error",
+        "checked-in",
+        "waitlist",
+    }
+)
+PARTICIPATION_STATUS = frozenset({"accepted", "declined", "tentative", "needs-action"})
+SLOT_STATUS = frozenset({"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"})
 ISSUE_SEVERITY = frozenset({"fatal", "error", "warning", "information"})
 ISSUE_TYPE = frozenset(
     {

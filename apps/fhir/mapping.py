@@ -7,7 +7,7 @@ StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so `Observation
 whichever table holds the id; a score Observation and its QuestionnaireResponse share one id.
 
 Rows to prefetch in lists: Patient → organization; StrengthTest → points; TrainingSession →
-clinic, program.
+clinic, program. Appointment and Slot read their row alone; Schedule is a Machine.
 """
 
 from apps.fhir.resources.administrative import location_resource, organization_resource, patient_resource
@@ -20,9 +20,11 @@ from apps.fhir.resources.clinical import (
     strength_observation,
 )
 from apps.fhir.resources.infrastructure import capability_statement, operation_outcome, searchset_bundle
+from apps.fhir.resources.scheduling import appointment_resource, schedule_resource, slot_resource
 
 __all__ = [
     "Json",
+    "appointment_resource",
     "capability_statement",
     "care_plan_resource",
     "encounter_resource",
@@ -31,7 +33,9 @@ __all__ = [
     "organization_resource",
     "patient_resource",
     "questionnaire_response_resource",
+    "schedule_resource",
     "score_observation",
     "searchset_bundle",
+    "slot_resource",
     "strength_observation",
 ]

@@ -17,14 +17,14 @@ from apps.patients.selectors import patient_list
 from apps.programs.models import Program, TrainingSession
 
 
-def _uuid(value: str) -> uuid.UUID:
+def as_uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
         raise Http404 from None
 
 
-def _one(queryset: QuerySet, pk: Any) -> Any:
+def one(queryset: QuerySet, pk: Any) -> Any:
     row = queryset.filter(pk=pk).first()
     if row is None:
         raise Http404
@@ -65,7 +65,7 @@ def read_organization(user: Any, pk: str) -> tuple[Json, None]:
     organizations = Organization.objects.all()
     if clinic_ids is not None:
         organizations = organizations.filter(clinics__in=clinic_ids).distinct()
-    return mapping.organization_resource(_one(organizations, key)), None
+    return mapping.organization_resource(one(organizations, key)), None
 
 
 def read_location(user: Any, pk: str) -> tuple[Json, None]:
@@ -73,34 +73,34 @@ def read_location(user: Any, pk: str) -> tuple[Json, None]:
         key = int(pk)
     except ValueError:
         raise Http404 from None
-    return mapping.location_resource(_one(clinics_for_user(user), key)), None
+    return mapping.location_resource(one(clinics_for_user(user), key)), None
 
 
 def read_patient(user: Any, pk: str) -> tuple[Json, Model]:
-    patient = _one(_patients(user), _uuid(pk))
+    patient = one(_patients(user), as_uuid(pk))
     return mapping.patient_resource(patient), patient
 
 
 def read_observation(user: Any, pk: str) -> tuple[Json, Model]:
     """A StrengthTest id or a QuestionnaireResponse id (the score): UUIDs never collide."""
-    key = _uuid(pk)
+    key = as_uuid(pk)
     test = _strength_tests(user).filter(pk=key).first()
     if test is not None:
         return mapping.strength_observation(test), test
-    response = _one(_responses(user), key)
+    response = one(_responses(user), key)
     return mapping.score_observation(response), response
 
 
 def read_questionnaire_response(user: Any, pk: str) -> tuple[Json, Model]:
-    response = _one(_responses(user), _uuid(pk))
+    response = one(_responses(user), as_uuid(pk))
     return mapping.questionnaire_response_resource(response), response
 
 
 def read_care_plan(user: Any, pk: str) -> tuple[Json, Model]:
-    program = _one(programs(user), _uuid(pk))
+    program = one(programs(user), as_uuid(pk))
     return mapping.care_plan_resource(program), program
 
 
 def read_encounter(user: Any, pk: str) -> tuple[Json, Model]:
-    session = _one(sessions(user), _uuid(pk))
+    session = one(sessions(user), as_uuid(pk))
     return mapping.encounter_resource(session), session

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -30,6 +30,7 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 COMMON_PARAMS = frozenset({"_count", "_page", "_format"})
 LAST_UPDATED_PREFIXES = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
+DATE_PREFIXES = ("eq", "gt", "ge", "lt", "le")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,33 @@ def last_updated_filter(values: list[str]) -> Q:
             raise invalid(f"_lastUpdated={value!r}: not an instant with a time zone, nor a date.", "_lastUpdated")
         condition &= Q(**{f"updated_at__{LAST_UPDATED_PREFIXES[prefix]}": instant})
     return condition
+
+
+def date_filter(field: str, values: list[str], param: str) -> Q:
+    """A date parameter (`date=ge2026-12-01&date=lt2026-12-08`): each value a prefix (eq if none) and a
+    date (that UTC day, as the range it spans) or an instant with a zone; repeatable, ANDed."""
+    condition = Q()
+    for value in values:
+        prefix, rest = (value[:2], value[2:]) if value[:2] in DATE_PREFIXES else ("eq", value)
+        low = _instant(rest)
+        if low is None:
+            raise invalid(f"{param}={value!r}: not an instant with a time zone, nor a date.", param)
+        high = low + timedelta(days=1) if "T" not in rest else low
+        condition &= _date_range(field, prefix, low, high, whole_day="T" not in rest)
+    return condition
+
+
+def _date_range(field: str, prefix: str, low: datetime, high: datetime, *, whole_day: bool) -> Q:
+    """The instants of `field` a prefix picks from [low, high) (a day) or at low (an instant)."""
+    if prefix == "eq":
+        return Q(**{f"{field}__gte": low, f"{field}__lt": high}) if whole_day else Q(**{field: low})
+    if prefix == "gt":
+        return Q(**{f"{field}__gte": high}) if whole_day else Q(**{f"{field}__gt": low})
+    if prefix == "ge":
+        return Q(**{f"{field}__gte": low})
+    if prefix == "lt":
+        return Q(**{f"{field}__lt": low})
+    return Q(**{f"{field}__lt": high}) if whole_day else Q(**{f"{field}__lte": low})
 
 
 def _instant(text: str) -> datetime | None:

@@ -14,7 +14,7 @@ app_name = "fhir"
 def _type_routes() -> list[URLPattern]:
     routes = []
     for fhir_type in FHIR_TYPES:
-        if fhir_type.search:
+        if fhir_type.search or fhir_type.listing is not None:
             routes.append(
                 path(fhir_type.name, SearchView.as_view(fhir_type=fhir_type), name=f"{fhir_type.name}-search-type")
             )

@@ -15,7 +15,9 @@ Decisions:
   link, newest first. `total` is the number of matches of the whole search.
 - Every resource about a patient that a response carries writes one read audit event (reads via
   `record`; a search page through the row path, one INSERT whichever tables it shows).
-  Organization and Location carry no patient data and are not audited.
+  Organization, Location and Schedule (a machine) carry no patient data and are not audited.
+- Appointment, Slot and Schedule: see `apps.fhir.appointments` (a Slot is the busy time of a live
+  appointment; free times are the partner API's, per program).
 - The builders (`apps.fhir.mapping`) return the JSON itself, as plain dicts; the views hand it to the
   renderer unchanged. The R4 models validate it in the tests, not on the request path.
 
@@ -98,7 +100,7 @@ class SearchView(FhirView):
 
     def get(self, request: Request) -> Response:
         fhir_type = self.fhir_type
-        if fhir_type is None or not fhir_type.search:
+        if fhir_type is None or not (fhir_type.search or fhir_type.listing):
             raise Http404
         params = request.query_params
         unknown = set(params) - search.COMMON_PARAMS - set(fhir_type.search_params)
@@ -106,10 +108,15 @@ class SearchView(FhirView):
             names = ", ".join(sorted(unknown))
             raise invalid(f"Unsupported search parameter(s) for {fhir_type.name}: {names}.", sorted(unknown)[0])
         for name in params:
-            if name != "_lastUpdated" and len(params.getlist(name)) > 1:
+            if name not in fhir_type.repeatable and len(params.getlist(name)) > 1:
                 raise invalid(f"{name} may be given once.", name)
         count = search.page_size(params.get("_count"))
+        if fhir_type.listing is not None:
+            return self._listing(request, fhir_type, count)
         condition = search.last_updated_filter(params.getlist("_lastUpdated"))
+        for name, narrow in fhir_type.filters.items():
+            if name in params:
+                condition &= narrow(params.getlist(name))
         patient_id = search.patient_of(request.user, params["patient"]) if "patient" in params else None
         cursor = search.decode_cursor(params["_page"]) if "_page" in params else None
 
@@ -125,5 +132,13 @@ class SearchView(FhirView):
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         bundle = mapping.searchset_bundle(
             resources, total=page.total, self_url=request.build_absolute_uri(), next_url=next_url
+        )
+        return self.resource_response(bundle)
+
+    def _listing(self, request: Request, fhir_type: FhirType, count: int) -> Response:
+        """A small table of no patient's data (Schedule): every match, the first `count` shown, no paging."""
+        resources = fhir_type.listing(request.user, request.query_params)
+        bundle = mapping.searchset_bundle(
+            resources[:count], total=len(resources), self_url=request.build_absolute_uri()
         )
         return self.resource_response(bundle)

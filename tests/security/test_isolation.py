@@ -243,6 +243,7 @@ def query_values(rows: Rows) -> dict[str, Any]:
         "birth_date": patient.birth_date.isoformat(),
         "clinic": rows.rows[isolation.CLINIC].pk,
         "program": rows.rows[isolation.PROGRAM].pk,
+        "machine": rows.rows[isolation.MACHINE].pk,
     }
 
 

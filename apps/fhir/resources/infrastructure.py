@@ -77,6 +77,16 @@ SEARCH_PARAM_DEFINITIONS: dict[str, tuple[str, str]] = {  # name → (type, defi
 }
 PATIENT_PARAM_DEFINITIONS = {
     "QuestionnaireResponse": "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-patient",
+    "Appointment": "http://hl7.org/fhir/SearchParameter/Appointment-patient",
+}
+# Parameters one resource type defines: (type, name) → (type, definition canonical).
+TYPE_PARAM_DEFINITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("Appointment", "date"): ("date", "http://hl7.org/fhir/SearchParameter/Appointment-date"),
+    ("Appointment", "status"): ("token", "http://hl7.org/fhir/SearchParameter/Appointment-status"),
+    ("Slot", "schedule"): ("reference", "http://hl7.org/fhir/SearchParameter/Slot-schedule"),
+    ("Slot", "start"): ("date", "http://hl7.org/fhir/SearchParameter/Slot-start"),
+    ("Slot", "status"): ("token", "http://hl7.org/fhir/SearchParameter/Slot-status"),
+    ("Schedule", "actor"): ("reference", "http://hl7.org/fhir/SearchParameter/Schedule-actor"),
 }
 # Defaults: `patient` on patient-compartment resources; `_lastUpdated` where the row has updated_at.
 DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -87,11 +97,14 @@ DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "QuestionnaireResponse": ("patient", "_lastUpdated"),
     "CarePlan": ("patient", "_lastUpdated"),
     "Encounter": ("patient", "_lastUpdated"),
+    "Appointment": ("patient", "date", "status", "_lastUpdated"),
+    "Slot": ("schedule", "start", "status", "_lastUpdated"),
+    "Schedule": ("actor",),
 }
 
 
 def _search_param(resource_type: str, name: str) -> Json:
-    kind, definition = SEARCH_PARAM_DEFINITIONS[name]
+    kind, definition = TYPE_PARAM_DEFINITIONS.get((resource_type, name)) or SEARCH_PARAM_DEFINITIONS[name]
     if name == "patient":
         definition = PATIENT_PARAM_DEFINITIONS.get(resource_type, definition)
     return {"name": name, "definition": definition, "type": kind}
