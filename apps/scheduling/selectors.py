@@ -17,7 +17,7 @@ from apps.clinics.models import Clinic, Machine
 from apps.programs.models import Program
 from apps.scheduling import models
 from apps.scheduling.models import Appointment, ClinicCalendar, Weekday
-from apps.scheduling.slots import Booking, Calendar, OpeningRange, Slot, free_slots, wall_slots
+from apps.scheduling.slots import SLOT_MINUTES, Booking, Calendar, OpeningRange, Slot, free_slots, wall_slots
 
 # DOMAIN.md "Appointments": a clinic that has set nothing is open Monday to Friday, 08:00-18:00.
 DEFAULT_OPENING = tuple(OpeningRange(day, time(8), time(18)) for day in range(Weekday.MONDAY, Weekday.SATURDAY))
@@ -82,17 +82,28 @@ def machines_for(program: Program) -> list[Machine]:
     )
 
 
+# No appointment is longer than the longest slot: a booking that overlaps [start, end) started after
+# start minus that, which bounds the index range scanned (appointment_machine_idx) from below too.
+LONGEST = timedelta(minutes=SLOT_MINUTES[1])
+
+
 def live_bookings(
     *, machine_ids: Iterable[Any], start: datetime, end: datetime, supervisor_id: Any = None
 ) -> list[Booking]:
     """The live appointments overlapping [start, end) of these machines (and of this supervisor, on any
-    machine: their capacity), as the finder's Bookings."""
+    machine: their capacity), as the finder's Bookings.
+
+    Every patient's booking holds the machine, whichever clinic the patient belongs to, so this reads
+    past the per-clinic scope of patient records; it returns machine ids and times, no patient data.
+    """
     holds = Q(machine_id__in=list(machine_ids))
     if supervisor_id is not None:
         holds |= Q(supervisor_id=supervisor_id)
     rows = (
-        Appointment.objects.live()
-        .filter(holds, starts_at__lt=end, ends_at__gt=start)
+        Appointment._base_manager.filter(
+            holds, state__in=models.LIVE_STATES, starts_at__lt=end, starts_at__gt=start - LONGEST, ends_at__gt=start
+        )
+        .order_by()
         .values_list("machine_id", "starts_at", "ends_at", "supervisor_id")
     )
     return [Booking(*row) for row in rows]
@@ -126,6 +137,11 @@ def booking_window(program: Program, *, now: datetime) -> Window:
     return Window(earliest=earliest, due=max(due, earliest))
 
 
+# The finder looks first at the slots within this of the due time, reading only their bookings; the
+# best slots are the closest to due, so when that window holds enough of them they are the answer.
+FIRST_LOOK = timedelta(days=3)
+
+
 def offer_slots(
     program: Program,
     *,
@@ -134,29 +150,50 @@ def offer_slots(
     supervisor: Any = None,
     allow_before_earliest: bool = False,
 ) -> list[Slot]:
-    """The finder's `count` best free slots for the program's next session (three queries and the rule)."""
+    """The finder's `count` best free slots for the program's next session (a few queries and the rule).
+
+    Slots within FIRST_LOOK of the due time come first: if `count` of them are free, no slot farther
+    away can be better (it is farther from due), so the whole horizon is read only when they are not.
+    """
     calendar = calendar_for(program.clinic, closures_from=now.astimezone(program.clinic.tzinfo).date())
-    machines = machines_for(program)
+    machines = [m.pk for m in machines_for(program)]
     window = booking_window(program, now=now)
-    horizon_end = now + timedelta(days=calendar.horizon_days)
     supervisor_id = None if supervisor is None else supervisor.pk
-    bookings = live_bookings(
-        machine_ids=[m.pk for m in machines], start=now, end=horizon_end, supervisor_id=supervisor_id
-    )
-    return free_slots(
-        calendar,
-        [m.pk for m in machines],
-        bookings,
-        earliest=window.earliest,
-        due=window.due,
-        now=now,
-        count=count,
-        supervisor=supervisor_id,
-        allow_before_earliest=allow_before_earliest,
-    )
+    horizon_end = now + timedelta(days=calendar.horizon_days)
+    first_look = (max(now, window.due - FIRST_LOOK), min(horizon_end, window.due + FIRST_LOOK))
+    for within in ((first_look,) if first_look[0] <= first_look[1] else ()) + ((now, horizon_end),):
+        length = timedelta(minutes=calendar.slot_minutes)
+        bookings = live_bookings(
+            machine_ids=machines, start=within[0], end=within[1] + length, supervisor_id=supervisor_id
+        )
+        found = free_slots(
+            calendar,
+            machines,
+            bookings,
+            earliest=window.earliest,
+            due=window.due,
+            now=now,
+            count=count,
+            supervisor=supervisor_id,
+            allow_before_earliest=allow_before_earliest,
+            within=within,
+        )
+        if len(found) == count:
+            return found
+    return found
 
 
 # --- The clinic's day and week by machine ---------------------------------------------------------
+
+
+# What the day and week views show of an appointment (and the fields their links and actions need).
+SHOWN_FIELDS = (
+    *("id", "patient", "program", "clinic", "machine", "starts_at", "ends_at", "state", "booked_via"),
+    *("early_reason", "cancel_reason", "cancelled_late", "checked_in_at", "session_id", "supervisor_id"),
+    *("patient__id", "patient__given_name", "patient__family_name", "patient__clinic_id"),
+    *("patient__organization_id", "patient__deleted_at"),
+    *("program__id", "program__region", "program__clinic_id", "program__status"),
+)
 
 
 @dataclass(frozen=True)
@@ -190,10 +227,18 @@ def clinic_days(clinic: Clinic, *, first_day: date, days: int) -> tuple[list[Mac
     start = localise(datetime.combine(first_day, time()), tz)
     end = localise(datetime.combine(last_day + timedelta(days=1), time()), tz)
     appointments = list(
-        Appointment.objects.filter(clinic=clinic, starts_at__lt=end, ends_at__gt=start)
-        .select_related("patient", "program", "supervisor")
+        # Every appointment on the clinic's machines, whichever clinic the patient belongs to: a cell
+        # held by a visiting patient is not free (the clinic was gated by the caller).
+        Appointment._base_manager.filter(clinic=clinic, starts_at__lt=end, starts_at__gt=start - LONGEST)
+        .filter(ends_at__gt=start)
+        .select_related("patient", "program")
+        .only(*SHOWN_FIELDS)
         .order_by("starts_at")
     )
+    by_id = {machine.pk: machine for machine in machines}
+    for appointment in appointments:  # the machines already read, not one more join per row
+        if appointment.machine_id in by_id:
+            appointment.machine = by_id[appointment.machine_id]
     live = {(a.machine_id, a.starts_at): a for a in appointments if a.state in models.LIVE_STATES}
     placed: set[Any] = set()
     grid: dict[date, list[tuple[datetime, datetime, list[Cell]]]] = {}

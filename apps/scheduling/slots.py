@@ -21,6 +21,7 @@ from bisect import bisect_left
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from apps.clinics import arguments as check
@@ -91,13 +92,29 @@ def check_calendar(calendar: object) -> Calendar:
 
 
 def _check_bookings(bookings: object) -> Sequence[Booking]:
+    # Thousands of bookings come with every call: a cheap test of each, and the full checks (which
+    # name what is wrong) only for one that fails it.
     for booking in check.sequence_of(bookings, "bookings", "Booking"):
-        check.instance(booking, "bookings", Booking)
-        _key(booking.machine, "booking.machine")
-        start = check.aware_datetime(booking.start, "booking.start")
-        if not start < check.aware_datetime(booking.end, "booking.end"):
-            raise RuleArgumentError(f"A booking must end after it starts; got {booking.start}-{booking.end}.")
+        if not (
+            type(booking) is Booking
+            and type(booking.start) is datetime
+            and type(booking.end) is datetime
+            and booking.start.tzinfo is UTC
+            and booking.end.tzinfo is UTC
+            and booking.start < booking.end
+            and booking.machine is not None
+            and type(booking.machine) in (int, str, UUID)
+        ):
+            _check_booking(booking)
     return bookings
+
+
+def _check_booking(booking: object) -> None:
+    check.instance(booking, "bookings", Booking)
+    _key(booking.machine, "booking.machine")
+    start = check.aware_datetime(booking.start, "booking.start")
+    if not start < check.aware_datetime(booking.end, "booking.end"):
+        raise RuleArgumentError(f"A booking must end after it starts; got {booking.start}-{booking.end}.")
 
 
 # --- Candidate times ------------------------------------------------------------------------------
@@ -193,11 +210,14 @@ def free_slots(
     count: int = 3,
     supervisor: Hashable | None = None,
     allow_before_earliest: bool = False,
+    within: tuple[datetime, datetime] | None = None,
 ) -> list[Slot]:
     """The `count` best free slots: closest to `due`, then earliest, then by machine order.
 
     `machines` are the clinic's active machines of the program's kind, in the order to prefer them.
     `earliest` is the program's earliest next session; `now` bounds the past and the horizon.
+    `within` (first, last start) looks only at slots starting in that window, for a caller that
+    passed only the bookings overlapping it.
     """
     calendar, bookings = check_calendar(calendar), _check_bookings(bookings)
     for machine in check.sequence_of(machines, "machines", "machine ids"):
@@ -207,25 +227,42 @@ def free_slots(
     earliest, due, now = (check.aware_datetime(v, n) for v, n in ((earliest, "earliest"), (due, "due"), (now, "now")))
     check.whole_number(count, "count", 1, MAX_OFFERED)
     check.flag(allow_before_earliest, "allow_before_earliest")
+    first, last = _window(within, now, calendar.horizon_days)
     if not machines:
         return []
     held = _Held(bookings)
-    not_before = now if allow_before_earliest else max(now, earliest)
+    not_before = max(first, now if allow_before_earliest else max(now, earliest))
     horizon_end = now + timedelta(days=calendar.horizon_days)
     local = calendar.tz
-    candidates = []
-    for start, end in wall_slots(calendar, not_before.astimezone(local).date(), horizon_end.astimezone(local).date()):
-        if start < not_before or end > horizon_end:
-            continue
+    times = [
+        (start, end)
+        for start, end in wall_slots(calendar, not_before.astimezone(local).date(), last.astimezone(local).date())
+        if not_before <= start <= last and end <= horizon_end
+    ]
+    times.sort(key=lambda span: (abs(span[0] - due), span[0]))  # best first; machines in their order
+    found: list[Slot] = []
+    for start, end in times:
         if supervisor is not None:
             busy = held.overlaps(held.supervisors.get(supervisor, []), start, end)
             if busy >= calendar.supervisor_capacity:
                 continue
-        for order, machine in enumerate(machines):
+        for machine in machines:
             if not held.overlaps(held.machines.get(machine, []), start, end):
-                candidates.append((abs(start - due), start, order, Slot(machine, start, end)))
-    candidates.sort(key=lambda item: item[:3])
-    return [slot for *_, slot in candidates[:count]]
+                found.append(Slot(machine, start, end))
+                if len(found) == count:
+                    return found
+    return found
+
+
+def _window(within: object, now: datetime, horizon_days: int) -> tuple[datetime, datetime]:
+    if within is None:
+        return now, now + timedelta(days=horizon_days)
+    if not isinstance(within, tuple) or len(within) != 2:
+        raise RuleArgumentError(f"within must be a (first, last) pair of datetimes; got {check.shown(within)}.")
+    first, last = (check.aware_datetime(v, "within") for v in within)
+    if last < first:
+        raise RuleArgumentError(f"within must end after it starts; got {first.isoformat()}-{last.isoformat()}.")
+    return first, last
 
 
 # --- Series ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from apps.audit.models import Event
 from apps.clinics.models import MachineKind
 from apps.programs import services as program_services
 from apps.programs.models import Program, ProgramStatus
-from apps.scheduling import booking, selectors, visits
+from apps.scheduling import booking, selectors, slots, visits
 from apps.scheduling.booking import BOOKING_LINK, SlotTaken
 from apps.scheduling.models import Appointment, AppointmentState, BookedVia
 from tests import factories
@@ -328,3 +328,29 @@ class _ReadOnly:
 
     def has_perm(self, perm, obj=None):
         return perm.startswith("scheduling.view")
+
+
+@pytest.mark.parametrize("held_days", [0, 2, 4])
+def test_the_finder_gives_the_whole_horizons_answer_when_the_days_around_due_are_full(
+    clinician_a, program, machine, clinic_a, held_days
+):
+    """It reads the bookings of the days around due first: fully booked days there must not hide better slots."""
+    fill = make_program(clinician_a, factories.PatientFactory(clinic=clinic_a))
+    Program.objects.filter(pk=fill.pk).update(earliest_next_at=NOW)
+    fill.refresh_from_db()
+    calendar = selectors.calendar_for(clinic_a)
+    days = {(THU_0900 + timedelta(days=d)).date() for d in range(-held_days, held_days + 1)}
+    taken = [start for start, _ in slots.wall_slots(calendar, NOW.date(), NOW.date() + timedelta(days=20))
+             if start.astimezone(clinic_a.tzinfo).date() in days and start > NOW]  # fmt: skip
+    for start in taken:
+        Appointment.objects.create(
+            patient=fill.patient, program=fill, clinic=clinic_a, machine=machine, starts_at=start,
+            ends_at=start + timedelta(minutes=30), booked_via=BookedVia.STAFF,
+        )  # fmt: skip
+    window = selectors.booking_window(program, now=NOW)
+    everything = selectors.live_bookings(machine_ids=[machine.pk], start=NOW, end=NOW + timedelta(days=29))
+    expected = slots.free_slots(
+        calendar, [machine.pk], everything, earliest=window.earliest, due=window.due, now=NOW, count=3
+    )
+    assert selectors.offer_slots(program, now=NOW) == expected
+    assert len(expected) == 3
