@@ -71,7 +71,7 @@ WITH due AS (
     SELECT gen_random_uuid(), patient_id, id, clinic_id, %(kind)s, 'email', due_at, scheduled_for,
            CASE WHEN reason = '' THEN 'pending' ELSE 'cancelled' END, reason, 0, '', '', %(now)s, %(now)s
     FROM due
-    ON CONFLICT (patient_id, program_id, kind, due_at) DO NOTHING
+    ON CONFLICT (patient_id, program_id, kind, due_at) WHERE appointment_id IS NULL DO NOTHING
     RETURNING id, clinic_id, patient_id
 )
 -- The sweep audits every row it makes (the system actor, from a command): the same events, by hand.
@@ -82,7 +82,13 @@ SELECT now(), 'create', NULL, 'system', 'reminders.reminder', made.id::text, 'co
 FROM made JOIN clinics_clinic c ON c.id = made.clinic_id
 """  # noqa: S608
 KINDS = (
-    ("session_due", "next_due_at", "AND p.phase = 'training' AND p.last_completed_at IS NOT NULL"),
+    (
+        "session_due",
+        "next_due_at",
+        "AND p.phase = 'training' AND p.last_completed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+        " scheduling_appointment a WHERE a.program_id = p.id AND a.state IN ('booked', 'checked_in')"
+        " AND a.ends_at > p.next_due_at)",
+    ),
     ("overdue", "overdue_at", ""),
     ("maintenance_due", "next_due_at", "AND p.phase = 'maintenance'"),
     ("questionnaire_due", "questionnaire_due_at", ""),

@@ -605,8 +605,30 @@ CASES: dict[str, Case] = {
         {"moment": MOMENT, "tz": ZONE, "start": WALL, "end": WALL},
     ),
     "rules.block_reason": Case(
-        {"recipient": RECIPIENT, "program_active": True, "due_unchanged": True},
-        {"recipient": RECIPIENTS, "program_active": FLAG, "due_unchanged": FLAG},
+        {
+            "recipient": RECIPIENT,
+            "program_active": True,
+            "due_unchanged": True,
+            "booked_ahead": False,
+            "appointment_live": True,
+        },
+        {
+            "recipient": RECIPIENTS,
+            "program_active": FLAG,
+            "due_unchanged": FLAG,
+            "booked_ahead": FLAG,
+            "appointment_live": FLAG,
+        },
+    ),
+    "rules.upcoming_send_at": Case(
+        {"starts_at": NOW, "lead": timedelta(hours=24), "tz": LA, "start": time(21), "end": time(8)},
+        {
+            "starts_at": MOMENT,
+            "lead": (NONE, bad("hours-as-int", 24), bad("text", "24h"), bad("negative", timedelta(hours=-1))),
+            "tz": ZONE,
+            "start": WALL,
+            "end": WALL,
+        },
     ),
     "rules.smtp_reply_code": Case({"error": REFUSED}, {"error": ERRORS}),
     "rules.is_permanent_failure": Case({"error": REFUSED}, {"error": ERRORS}),

@@ -53,15 +53,27 @@ class ReadOnly:
 
 @admin.register(Reminder)
 class ReminderAdmin(ReminderColumns, ReadOnly, PatientDataAdmin):
-    list_display = ["patient", "kind", "due_local", "scheduled_local", "state", "attempts", "sent_local", "clinic"]
+    list_display = [
+        "patient",
+        "kind",
+        "due_local",
+        "scheduled_local",
+        "state",
+        "attempts",
+        "sent_local",
+        "clinic",
+        "appointment",
+    ]
     list_filter = ["state", "kind", "clinic"]
     search_fields = ["patient__family_name", "=patient__mrn"]
-    list_select_related = ["patient", "clinic"]
+    list_select_related = ["patient", "clinic", "appointment"]
     list_per_page = 50
     fields = [
         "patient",
         "program",
         "clinic",
+        "appointment",
+        "booked_appointment",
         "channel",
         *HISTORY_COLUMNS,
         "message_id",

@@ -6,4 +6,4 @@ class RemindersConfig(AppConfig):
     verbose_name = "Reminders"
 
     def ready(self) -> None:
-        from apps.reminders import permissions  # noqa: F401  (registers the role predicates)
+        from apps.reminders import permissions, receivers  # noqa: F401  (role predicates; scheduling's signals)

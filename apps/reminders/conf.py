@@ -34,6 +34,17 @@ DEFAULTS: dict[str, float] = {
     "REMINDER_MAX_ATTEMPTS": 8,
     # An unsubscribe link works this long after the email was sent.
     "REMINDER_UNSUBSCRIBE_MAX_AGE_DAYS": 180,
+    # DOMAIN.md "Appointments": `appointment_upcoming` goes this long before the start (the evening
+    # before instead when that falls in the clinic's quiet hours).
+    "REMINDER_UPCOMING_LEAD_HOURS": 24,
+    # A "choose a time" link in a due or overdue email books for this long after it was sent: past
+    # it, a newer reminder (overdue, then lapsed care) has taken over.
+    "REMINDER_BOOKING_LINK_MAX_AGE_DAYS": 14,
+    # A cancel link lasts as long as the furthest booking horizon a clinic may set (and is refused
+    # once the appointment has begun).
+    "REMINDER_CANCEL_LINK_MAX_AGE_DAYS": 180,
+    # Free times shown on the booking page (the email suggests the best three).
+    "REMINDER_BOOKING_PAGE_SLOTS": 9,
 }
 
 

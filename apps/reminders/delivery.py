@@ -76,7 +76,9 @@ def reminders_claim(*, reminder_ids: Sequence[Any], now: datetime) -> list[Remin
         attempts=F("attempts") + 1,
         updated_at=now,
     )
-    claimed = Reminder.objects.filter(claim=token).select_related("patient", "program", "clinic")
+    claimed = Reminder.objects.filter(claim=token).select_related(
+        "patient", "program", "clinic", "appointment", "appointment__clinic"
+    )
     order = {str(pk): index for index, pk in enumerate(reminder_ids)}
     return sorted(claimed, key=lambda reminder: order.get(str(reminder.pk), 0))
 
@@ -190,14 +192,14 @@ def reminder_deliver(*, reminder: Reminder, connection: Any, now: datetime) -> D
     """Re-check, send and record one claimed reminder."""
     # Checked again at send time: consent, unsubscribe, the patient and the program may all have
     # changed since the sweep, and a session recorded since makes this due time stale.
-    if reason := reminder.block_reason():
+    if reason := reminder.block_reason(now=now):
         reminder_cancel(reminder=reminder, reason=reason, now=now)
         return Delivery(Outcome.CANCELLED)
     # A backlog (or a clinic changing its hours) must not push an email into the night.
     if until := _quiet_until(reminder, now):
         reminder_defer(reminder=reminder, until=until, now=now)
         return Delivery(Outcome.DEFERRED)
-    message = emails.reminder_email(reminder)
+    message = emails.reminder_email(reminder, now=now)
     try:
         connection.open()  # once per batch: send_messages then leaves the connection open
         connection.send_messages([message])

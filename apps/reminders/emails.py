@@ -1,12 +1,15 @@
 """A reminder as an email: text and HTML in the patient's language, from the clinic, with unsubscribe.
 
 Minimum necessary (DOMAIN.md "Reminders"): the context holds the first name, the clinic's display
-name and contact line, the due date and the unsubscribe link, and nothing else: no diagnosis,
-scores, loads, notes or record number can reach a template that never receives them.
+name and contact line, the due date and the unsubscribe link, and for booking the free times with a
+"choose a time" link, or an appointment's time, the clinic's address, a cancel link and the
+iCalendar invite (apps.reminders.invites); nothing else: no diagnosis, scores, loads, notes or
+record number can reach a template that never receives them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -17,7 +20,8 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from apps.reminders.models import Reminder
+from apps.reminders import invites
+from apps.reminders.models import AHEAD_KINDS, APPOINTMENT_KINDS, BOOKING_KINDS, Reminder
 from apps.reminders.tokens import unsubscribe_token
 
 FALLBACK_LANGUAGE = "en"
@@ -47,9 +51,9 @@ def email_language(preferred: str) -> str:
     return preferred
 
 
-def context(reminder: Reminder) -> dict[str, Any]:
+def context(reminder: Reminder, *, now: datetime | None = None) -> dict[str, Any]:
     clinic = reminder.clinic
-    return {
+    values = {
         "kind": reminder.kind,
         "first_name": reminder.patient.given_name,
         "clinic_name": clinic.sender_name,
@@ -57,6 +61,23 @@ def context(reminder: Reminder) -> dict[str, Any]:
         "reply_to": clinic.reply_to_email,
         "due": reminder.due_at,  # shown in the clinic's zone: rendering overrides the current zone
         "unsubscribe_url": unsubscribe_url(reminder),
+    }
+    return values | _booking_context(reminder, now or timezone.now())
+
+
+def _booking_context(reminder: Reminder, now: datetime) -> dict[str, Any]:
+    """Free times and the "choose a time" link (due, overdue), or the appointment and its cancel link."""
+    if reminder.kind in BOOKING_KINDS:
+        slots = invites.suggested_slots(reminder.program, now=now)
+        return {"slots": slots, "book_url": invites.book_url(reminder) if slots else ""}
+    if reminder.kind not in APPOINTMENT_KINDS:
+        return {}
+    clinic = reminder.appointment.clinic
+    return {
+        "starts": reminder.appointment.starts_at,
+        "address": invites.address(clinic),
+        "cancel_url": invites.cancel_url(reminder) if reminder.kind in AHEAD_KINDS else "",
+        "late_cancel_hours": invites.late_cancel_hours(clinic),
     }
 
 
@@ -76,9 +97,10 @@ def _headers(reminder: Reminder, link: str, language: str) -> dict[str, str]:
     }
 
 
-def reminder_email(reminder: Reminder) -> EmailMultiAlternatives:
+def reminder_email(reminder: Reminder, *, now: datetime | None = None) -> EmailMultiAlternatives:
+    now = now or timezone.now()
     language = email_language(reminder.patient.preferred_language)
-    values = context(reminder)
+    values = context(reminder, now=now)
     with translation.override(language), timezone.override(reminder.clinic.tzinfo):
         subject = " ".join(_render(language, "subject.txt", values).split())
         text = _render(language, "body.txt", values)
@@ -93,4 +115,6 @@ def reminder_email(reminder: Reminder) -> EmailMultiAlternatives:
         headers=_headers(reminder, values["unsubscribe_url"], language),
     )
     message.attach_alternative(html, "text/html")
+    if reminder.kind in APPOINTMENT_KINDS:
+        message.attach(invites.calendar_part(reminder, now=now))
     return message

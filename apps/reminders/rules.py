@@ -62,13 +62,53 @@ def next_allowed_send(moment: datetime, tz: ZoneInfo, start: time, end: time) ->
     raise RuleArgumentError(f"No allowed send time near {moment.isoformat()} with quiet hours {start}-{end} in {tz}.")
 
 
+LAST_BEFORE_QUIET = timedelta(minutes=1)  # "the latest allowed time": a minute before quiet hours begin
+
+
+def _start_of_quiet(moment: datetime, tz: ZoneInfo, start: time) -> datetime:
+    """The local `start` o'clock that began the quiet period `moment` lies in (today's or yesterday's)."""
+    local = moment.astimezone(tz)
+    day: date = local.date() if local.time().replace(fold=0) >= start else local.date() - timedelta(days=1)
+    return localise(datetime.combine(day, start), tz)
+
+
+def upcoming_send_at(starts_at: datetime, lead: timedelta, tz: ZoneInfo, start: time, end: time) -> datetime:
+    """When the "your appointment is coming up" email goes: `lead` before the start, or, when that falls
+    in the clinic's quiet hours, just before they began (the evening before), never after it.
+
+    DOMAIN.md "Appointments": in quiet hours, the evening before at the latest allowed time; waiting
+    for quiet hours to end could put a 24-hour reminder an hour before an 09:00 appointment.
+    """
+    if check.instance(lead, "lead", timedelta) < timedelta(0):
+        raise RuleArgumentError(f"lead must not be negative (a reminder after the start); got {lead}.")
+    target = check.aware_datetime(starts_at, "starts_at").astimezone(UTC) - lead
+    check.zone(tz, "tz")
+    start, end = check.wall_time(start, "start"), check.wall_time(end, "end")
+    if not _quiet_at(target, tz, start, end):
+        return target
+    return min(_start_of_quiet(target, tz, start).astimezone(UTC) - LAST_BEFORE_QUIET, target)
+
+
 # --- Who may be emailed ----------------------------------------------------------------------------
 
 DELETED, DECEASED, UNSUBSCRIBED = "patient_deleted", "patient_deceased", "unsubscribed"
 NO_CONSENT, NO_EMAIL = "no_consent", "no_email"
 PROGRAM_NOT_ACTIVE, DUE_MOVED = "program_not_active", "due_moved"
+# A due reminder made needless by an appointment already booked for it; an appointment reminder
+# (confirmation, upcoming) whose appointment is no longer booked or has begun.
+APPOINTMENT_BOOKED, APPOINTMENT_NOT_LIVE = "appointment_booked", "appointment_not_live"
 # The order in which a blocked reminder's reason is named when several apply.
-BLOCK_REASONS = (DELETED, DECEASED, UNSUBSCRIBED, NO_CONSENT, NO_EMAIL, PROGRAM_NOT_ACTIVE, DUE_MOVED)
+BLOCK_REASONS = (
+    DELETED,
+    DECEASED,
+    UNSUBSCRIBED,
+    NO_CONSENT,
+    NO_EMAIL,
+    PROGRAM_NOT_ACTIVE,
+    DUE_MOVED,
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_NOT_LIVE,
+)
 PATIENT_REASONS = BLOCK_REASONS[:5]  # about the patient alone (the rest are about the program)
 
 
@@ -91,15 +131,29 @@ def _check_recipient(recipient: object) -> Recipient:
     return recipient
 
 
-def block_reason(recipient: Recipient, *, program_active: bool, due_unchanged: bool) -> str | None:
+def block_reason(
+    recipient: Recipient,
+    *,
+    program_active: bool,
+    due_unchanged: bool,
+    booked_ahead: bool = False,
+    appointment_live: bool = True,
+) -> str | None:
     """Why a reminder must not go out, or None when it may.
 
     `due_unchanged`: the program still carries the due time the reminder was made for. A session
     recorded since moved it, and a reminder for the old time is stale: it is cancelled, never sent.
+    `booked_ahead`: the patient already holds a live appointment for this due time (DOMAIN.md
+    "Appointments": they get `appointment_upcoming` instead). `appointment_live`: the appointment a
+    confirmation or upcoming reminder is about is still booked and has not begun.
+    Appointment reminders pass True for `program_active` and `due_unchanged`: a lapsed patient books
+    to come back, and an appointment has no due time of the program's to go stale.
     """
     _check_recipient(recipient)
     check.flag(program_active, "program_active")
     check.flag(due_unchanged, "due_unchanged")
+    check.flag(booked_ahead, "booked_ahead")
+    check.flag(appointment_live, "appointment_live")
     checks = (
         (DELETED, recipient.deleted),
         (DECEASED, recipient.deceased),
@@ -108,6 +162,8 @@ def block_reason(recipient: Recipient, *, program_active: bool, due_unchanged: b
         (NO_EMAIL, not recipient.email),
         (PROGRAM_NOT_ACTIVE, not program_active),
         (DUE_MOVED, not due_unchanged),
+        (APPOINTMENT_BOOKED, booked_ahead),
+        (APPOINTMENT_NOT_LIVE, not appointment_live),
     )
     return next((reason for reason, applies in checks if applies), None)
 

@@ -31,7 +31,18 @@ from apps.clinics.models import Clinic
 from apps.patients.models import Patient
 from apps.programs.models import Program, ProgramStatus
 from apps.reminders import conf, rules, tokens
-from apps.reminders.models import BLOCKED_WHEN, DUE_FIELD, DUE_PHASE, Channel, Reminder, ReminderKind, ReminderState
+from apps.reminders.models import (
+    BLOCKED_WHEN,
+    BOOKING_KINDS,
+    DUE_FIELD,
+    DUE_PHASE,
+    Channel,
+    Reminder,
+    ReminderKind,
+    ReminderState,
+    blocked_when,
+)
+from apps.scheduling.models import Appointment
 
 # --- The sweep -----------------------------------------------------------------------------------
 
@@ -77,6 +88,10 @@ def programs_newly_due(*, kind: str, now: datetime) -> QuerySet[Program]:
         # The first session is due the moment a program starts, with the patient in the clinic:
         # "next session" reminders follow completed sessions (DOMAIN.md: after the recovery window).
         programs = programs.filter(last_completed_at__isnull=False)
+        # DOMAIN.md "Appointments": a patient already booked for this due time gets no session_due
+        # (their appointment_upcoming says it instead). The same test as BLOCKED_WHEN's, per program.
+        booked = Appointment.objects.live().filter(program=OuterRef("pk"), ends_at__gt=OuterRef(due))
+        programs = programs.filter(~Exists(booked))
     return programs.filter(~Exists(existing)).order_by(due, "id")
 
 
@@ -119,7 +134,7 @@ def reminders_to_enqueue(*, now: datetime, limit: int) -> list[tuple[UUID, str]]
     locked, never the patients or programs joined to name a reason: sessions lock programs.
     """
     requeue_before = now - conf.seconds("REMINDER_REQUEUE_AFTER_SECONDS")
-    reason = Case(*(When(BLOCKED_WHEN[r], then=Value(r)) for r in rules.BLOCK_REASONS), default=Value(""))
+    reason = Case(*(When(blocked_when(r, now), then=Value(r)) for r in rules.BLOCK_REASONS), default=Value(""))
     rows = (
         Reminder.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(state=ReminderState.PENDING, scheduled_for__lte=now)
@@ -175,8 +190,30 @@ def reminder_counts_by_clinic(*, user: Any, now: datetime, days: int = 30) -> li
 def reminder_for_unsubscribe(*, token: str) -> Reminder:
     """The reminder a signed unsubscribe token names; InvalidToken when it is tampered, expired or unknown."""
     max_age = timedelta(days=conf.value("REMINDER_UNSUBSCRIBE_MAX_AGE_DAYS"))
-    reminder_id = tokens.reminder_id_from(token, max_age=max_age)
+    return _reminder_named(tokens.reminder_id_from(token, max_age=max_age))
+
+
+def reminder_for_booking(*, token: str) -> Reminder:
+    """The due or overdue reminder a "choose a time" token names; InvalidToken otherwise."""
+    max_age = timedelta(days=conf.value("REMINDER_BOOKING_LINK_MAX_AGE_DAYS"))
+    reminder = _reminder_named(tokens.reminder_id_from(token, max_age=max_age, salt=tokens.BOOKING_SALT))
+    if reminder.kind not in BOOKING_KINDS:
+        raise tokens.InvalidToken(expired=False)
+    return reminder
+
+
+def reminder_for_cancel(*, token: str) -> Reminder:
+    """The appointment reminder a cancel token names (with its appointment); InvalidToken otherwise."""
+    max_age = timedelta(days=conf.value("REMINDER_CANCEL_LINK_MAX_AGE_DAYS"))
+    reminder = _reminder_named(tokens.reminder_id_from(token, max_age=max_age, salt=tokens.CANCEL_SALT))
+    if reminder.appointment_id is None:
+        raise tokens.InvalidToken(expired=False)
+    return reminder
+
+
+def _reminder_named(reminder_id: UUID) -> Reminder:
+    related = ("clinic", "patient", "program", "appointment", "appointment__clinic")
     try:
-        return Reminder.objects.select_related("clinic", "patient").get(pk=reminder_id)
+        return Reminder.objects.select_related(*related).get(pk=reminder_id)
     except Reminder.DoesNotExist:
         raise tokens.InvalidToken(expired=False) from None

@@ -34,7 +34,7 @@ from apps.audit.subjects import Subject
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient
 from apps.reminders import conf, rules, selectors
-from apps.reminders.models import CancelReason, Reminder, ReminderKind, ReminderState
+from apps.reminders.models import DUE_FIELD, CancelReason, Reminder, ReminderState
 
 EXPIRED_CLAIM = "The claim expired: the worker was lost mid-send."
 
@@ -130,7 +130,7 @@ def move_out_of_quiet_hours(inserted: list[tuple[Any, datetime, int, Any]], now:
 def materialise_due(now: datetime) -> tuple[list[tuple[Any, int, Any]], bool]:
     """Rows for due times that have come; ((id, clinic, patient) of the rows inserted, whether a kind hit its limit)."""
     limit, inserted, more = conf.count("REMINDER_MATERIALISE_LIMIT"), [], False
-    for kind in ReminderKind.values:
+    for kind in DUE_FIELD:  # appointment reminders are made when the appointment is booked or cancelled
         rows = _insert_select(*selectors.reminder_rows(kind=kind, now=now, limit=limit))
         move_out_of_quiet_hours(rows, now)
         inserted += [(pk, clinic_id, patient_id) for pk, _due, clinic_id, patient_id in rows]

@@ -1,8 +1,8 @@
-"""The signed token of a one-click unsubscribe link.
+"""The signed tokens of the links in reminder emails: one-click unsubscribe, "choose a time", cancel.
 
-It carries the reminder's random id and a timestamp, signed with SECRET_KEY under a salt of its own:
+Each carries the reminder's random id and a timestamp, signed with SECRET_KEY under a salt of its own:
 nothing that identifies the patient (no patient id, MRN or address) travels in the URL, and a token
-made for any other purpose cannot be replayed here.
+made for one purpose (an unsubscribe link) cannot be replayed as another (a booking).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import timedelta
 from django.core import signing
 
 SALT = "spinezone.reminders.unsubscribe"
+BOOKING_SALT = "spinezone.reminders.booking"
+CANCEL_SALT = "spinezone.reminders.cancel"
 
 
 class InvalidToken(Exception):
@@ -21,13 +23,25 @@ class InvalidToken(Exception):
         self.expired = expired
 
 
+def _sign(reminder_id: uuid.UUID, salt: str) -> str:
+    return signing.TimestampSigner(salt=salt).sign(reminder_id.hex)
+
+
 def unsubscribe_token(reminder_id: uuid.UUID) -> str:
-    return signing.TimestampSigner(salt=SALT).sign(reminder_id.hex)
+    return _sign(reminder_id, SALT)
 
 
-def reminder_id_from(token: str, *, max_age: timedelta) -> uuid.UUID:
+def booking_token(reminder_id: uuid.UUID) -> str:
+    return _sign(reminder_id, BOOKING_SALT)
+
+
+def cancel_token(reminder_id: uuid.UUID) -> str:
+    return _sign(reminder_id, CANCEL_SALT)
+
+
+def reminder_id_from(token: str, *, max_age: timedelta, salt: str = SALT) -> uuid.UUID:
     try:
-        value = signing.TimestampSigner(salt=SALT).unsign(token, max_age=max_age)
+        value = signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
         raise InvalidToken(expired=True) from None
     except signing.BadSignature:

@@ -20,6 +20,12 @@ from apps.programs.models import Program, ProgramStatus
 from apps.reminders.models import Reminder, ReminderKind, ReminderState
 from spinezone.celery import app as celery_app
 from tests import factories
+from tests.reminders.appointment_support import (  # noqa: F401  (the appointment tests' fixtures)
+    clock_fixture,
+    machine_fixture,
+    patient_fixture,
+    program_fixture,
+)
 from tests.reminders.support import SITE_URL, RedisServer, SmtpSink, WorkerProcess, worker_environment
 
 NO_QUIET_HOURS = {"quiet_hours_start": time(0), "quiet_hours_end": time(0)}

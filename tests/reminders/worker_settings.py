@@ -8,5 +8,8 @@ from tests.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 REMINDER_SEND_LEASE_SECONDS = 3
+# A batch stops taking ids well inside the short lease (production: 60 s inside 600 s), so a slow
+# machine cannot let a live worker's claim expire (a due email now looks up its free slots).
+REMINDER_SEND_BATCH_SECONDS = 1
 REMINDER_RETRY_BASE_SECONDS = 0.5
 REMINDER_RETRY_CAP_SECONDS = 2

@@ -170,6 +170,8 @@ URLS: dict[str, object] = {
     "fhir:not-found": Public("the OperationOutcome for unknown FHIR paths"),
     # Reminder emails
     "reminders:unsubscribe": Public("a signed one-click link: holding it is the authorisation, by design"),
+    "reminders:book": Public("a signed booking link naming one reminder: holding it is the authorisation"),
+    "reminders:cancel": Public("a signed cancel link naming one appointment: holding it is the authorisation"),
     # Staff UI
     "web:home": Listing(),
     "web:login": Public("sends staff to the one sign-in page"),
