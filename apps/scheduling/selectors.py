@@ -5,7 +5,7 @@ Callers pass a clinic that already came through the gate (`clinics.access`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -204,6 +204,7 @@ class Cell:
     start: datetime
     end: datetime
     appointment: Appointment | None
+    held: bool = False  # booked by a patient the caller does not see: taken, nothing more is shown
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,15 @@ class Day:
     others: list[Appointment]  # cancelled and no-show appointments, and live ones off the slot grid
 
 
-def clinic_days(clinic: Clinic, *, first_day: date, days: int) -> tuple[list[Machine], list[Day]]:
+def clinic_days(
+    clinic: Clinic, *, first_day: date, days: int, shown_clinics: Collection[int] | None = None
+) -> tuple[list[Machine], list[Day]]:
     """The clinic's machines and, for each day, every slot by machine (three to five queries whatever the size).
 
     Appointments come with their patient and program (the staff view names them); the slot grid is
     the calendar's (`slots.wall_slots`), so a day in a DST change has its real slots only.
+    `shown_clinics`: the home clinics whose patients the caller sees; an appointment of any other
+    patient holds its cell (`Cell.held`) but is not returned, so no name crosses the tenancy line.
     """
     tz = clinic.tzinfo
     calendar = calendar_for(clinic, closures_from=first_day)
@@ -239,6 +244,13 @@ def clinic_days(clinic: Clinic, *, first_day: date, days: int) -> tuple[list[Mac
     for appointment in appointments:  # the machines already read, not one more join per row
         if appointment.machine_id in by_id:
             appointment.machine = by_id[appointment.machine_id]
+    held = {
+        (a.machine_id, a.starts_at)
+        for a in appointments
+        if shown_clinics is not None and a.patient.clinic_id not in shown_clinics and a.state in models.LIVE_STATES
+    }
+    if shown_clinics is not None:
+        appointments = [a for a in appointments if a.patient.clinic_id in shown_clinics]
     live = {(a.machine_id, a.starts_at): a for a in appointments if a.state in models.LIVE_STATES}
     placed: set[Any] = set()
     grid: dict[date, list[tuple[datetime, datetime, list[Cell]]]] = {}
@@ -248,7 +260,7 @@ def clinic_days(clinic: Clinic, *, first_day: date, days: int) -> tuple[list[Mac
             appointment = live.get((machine.pk, slot_start))
             if appointment is not None:
                 placed.add(appointment.pk)
-            cells.append(Cell(machine, slot_start, slot_end, appointment))
+            cells.append(Cell(machine, slot_start, slot_end, appointment, (machine.pk, slot_start) in held))
         grid.setdefault(slot_start.astimezone(tz).date(), []).append((slot_start, slot_end, cells))
     result = []
     for offset in range(days):

@@ -71,3 +71,8 @@ def render_page(
 def pick_clinic_first(request: HttpRequest) -> HttpResponse:
     query = urlencode({"next": request.get_full_path()})
     return redirect(f"{reverse('web:clinic_picker')}?{query}")
+
+
+def book_next_on_chart(program: Any) -> str:
+    """The chart, opened on the "book next" offers of this program (where recording a session lands)."""
+    return f"{reverse('web:chart', kwargs={'patient_id': program.patient_id})}?book={program.pk}#book-next"

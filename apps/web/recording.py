@@ -34,7 +34,7 @@ from apps.programs.models import MAINTAIN, MOVE_LABELS, Program, moves_from
 from apps.programs.services import REGION_MACHINE_KIND
 from apps.programs.timing import REGION_INSTRUMENT
 from apps.web.forms import ProgramForm, ProgramMoveForm, RedFlagScreenForm, ScreenReviewForm
-from apps.web.pages import current_clinic, render_page, staff_page
+from apps.web.pages import book_next_on_chart, current_clinic, render_page, staff_page
 from apps.web.recording_forms import (
     LOCAL_DATETIME,
     QuestionnaireForm,
@@ -97,7 +97,7 @@ def proposal_shown(program: Program, machine: Machine | None, at: datetime) -> P
     return ProposalShown(proposal.load, unit, proposal.action, proposal.reason, "", earliest, early)
 
 
-def _session_machines(user: Any, patient: Patient, program: Program) -> QuerySet[Machine]:
+def session_machines(user: Any, patient: Patient, program: Program) -> QuerySet[Machine]:
     """Machines of the program's kind; those where the patient trains come first (the form's default)."""
     at_home = Case(When(clinic_id=program.clinic_id, then=Value(0)), default=Value(1))
     machines = _machines(user, patient).filter(kind=program.machine_kind)
@@ -109,12 +109,12 @@ def _session_machines(user: Any, patient: Patient, program: Program) -> QuerySet
 def session_new(request: HttpRequest, patient_id: Any, program_id: Any) -> HttpResponse:
     patient = patient_get(user=request.user, patient_id=patient_id)
     program = _program(patient, program_id)
-    machines = _session_machines(request.user, patient, program)
+    machines = session_machines(request.user, patient, program)
     with timezone.override(program.clinic.tzinfo):
         form = SessionForm(request.POST or None, program=program, machines=machines)
         if request.method == "POST" and form.submit(request.user):
             messages.success(request, "Session recorded.")
-            return _to_chart(patient, "#sessions")
+            return redirect(book_next_on_chart(program))
     machine, at = form.proposal_inputs()
     proposal = proposal_shown(program, machine, at)
     if not form.is_bound and proposal.load is not None:
@@ -129,7 +129,7 @@ def session_proposal(request: HttpRequest, patient_id: Any, program_id: Any) -> 
     """The proposal panel for the machine and time typed so far (htmx swaps it into the form)."""
     patient = patient_get(user=request.user, patient_id=patient_id)
     program = _program(patient, program_id)
-    machine = _session_machines(request.user, patient, program).filter(pk=_int(request.GET, "machine")).first()
+    machine = session_machines(request.user, patient, program).filter(pk=_int(request.GET, "machine")).first()
     with timezone.override(program.clinic.tzinfo):
         at = _typed_moment(request.GET.get("performed_at", ""))
     context = {"program": program, "proposal": proposal_shown(program, machine, at)}

@@ -11,17 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic
 from apps.patients.models import Patient, RedFlagScreen
 from apps.patients.selectors import patient_list
 from apps.programs.models import Flag, FlagKind, Phase, Program, ProgramStatus, SessionStatus, TrainingSession
+from apps.scheduling.models import LIVE_STATES, Appointment, AppointmentState
 from apps.web.templatetags.web import every_weeks
 
 BOARD_ROWS = 50  # rows listed per board section; the count at the top says how many there are
 FLAG_ROWS = 3 * BOARD_ROWS  # one query lists the open flags of the three kinds the board shows
+# One query lists the day's appointments by start; the three sections split it. Late arrivals and
+# no-shows have started, so they come first: the cap only ever cuts the day's later bookings.
+APPOINTMENT_ROWS = 4 * BOARD_ROWS
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:
     return {
         "due": due & Q(phase=Phase.TRAINING),
         "maintenance_due": due & Q(phase=Phase.MAINTENANCE),
+        # Due today or before, with no live appointment still to come (DOMAIN.md "Appointments").
+        "unbooked": active
+        & Q(next_due_at__lt=tomorrow)
+        & ~Exists(Appointment.objects.filter(program=OuterRef("pk"), state__in=LIVE_STATES, ends_at__gt=now)),
         "overdue": active & Q(overdue_at__lte=now, lapse_at__gt=now),
         "lapsed": Q(status=ProgramStatus.LAPSED) | (active & Q(lapse_at__lte=now)),
         "questionnaires": active & Q(questionnaire_due_at__lt=tomorrow),
@@ -72,6 +80,7 @@ def _program_filters(now: datetime, tomorrow: datetime) -> dict[str, Q]:
 PROGRAM_SECTIONS = {  # key: (title, order, text when empty)
     "due": ("Sessions due today", "next_due_at", "Nobody is due today."),
     "maintenance_due": ("Maintenance due", "next_due_at", "No maintenance session is due."),
+    "unbooked": ("Due, not booked", "next_due_at", "Everyone due has an appointment."),
     # Each threshold is an instant (DOMAIN.md "Scheduling"): overdue from 7 days on the dot.
     "overdue": ("Overdue (7 days or more)", "overdue_at", "Nobody is overdue."),
     "lapsed": ("Lapsed (14 days or more)", "-lapse_at", "No lapsed programs."),
@@ -99,6 +108,8 @@ def _program_row(key: str, program: Program) -> BoardRow:
         session = f"{region}: maintenance, one session {every_weeks(program.maintenance_interval_weeks)}"
         return BoardRow(program.patient, program.next_due_at, session, "due")
     tag = "maintenance" if program.phase == Phase.MAINTENANCE else ""
+    if key == "unbooked":
+        return BoardRow(program.patient, program.next_due_at, f"{region}: no appointment booked", "due")
     if key in ("overdue", "lapsed"):
         if program.last_completed_at is None:
             return BoardRow(program.patient, program.started_at, region, "started, no session since", tag)
@@ -157,10 +168,59 @@ def _flag_sections(user: Any, clinic: Clinic) -> list[BoardSection]:
     return sections
 
 
+APPOINTMENT_SECTIONS = {  # key: (title, text when empty)
+    "appointments": ("Today's appointments", "Nothing booked today."),
+    "late": ("Late arrivals", "Nobody is late."),
+    "no_shows": ("No-shows today", "No no-shows today."),
+}
+
+
+def _appointment_filters(now: datetime) -> dict[str, Q]:
+    """Which of today's appointments each section counts (`_shown_in` says the same of a row)."""
+    return {
+        "appointments": ~Q(state=AppointmentState.CANCELLED),
+        # Booked, the start passed, not checked in: the no-show job has not marked them yet.
+        "late": Q(state=AppointmentState.BOOKED, starts_at__lte=now),
+        "no_shows": Q(state=AppointmentState.NO_SHOW),
+    }
+
+
+def _shown_in(key: str, appointment: Appointment, now: datetime) -> bool:
+    if key == "late":
+        return appointment.state == AppointmentState.BOOKED and appointment.starts_at <= now
+    if key == "no_shows":
+        return appointment.state == AppointmentState.NO_SHOW
+    return appointment.state != AppointmentState.CANCELLED
+
+
+def _appointment_row(appointment: Appointment) -> BoardRow:
+    detail = f"{appointment.machine.name} · {appointment.get_state_display()}"
+    return BoardRow(appointment.patient, appointment.starts_at, detail, "at")
+
+
+def _appointment_sections(user: Any, clinic: Clinic, now: datetime) -> list[BoardSection]:
+    start, tomorrow = local_day(clinic, now)
+    today = Appointment.objects.for_user(user).filter(
+        clinic=clinic, starts_at__gte=start, starts_at__lt=tomorrow, patient__deleted_at__isnull=True
+    )
+    counts = today.aggregate(**{key: Count("pk", filter=query) for key, query in _appointment_filters(now).items()})
+    listed = list(today.select_related("patient", "machine").order_by("starts_at", "pk")[:APPOINTMENT_ROWS])
+    sections = []
+    for key, (title, empty) in APPOINTMENT_SECTIONS.items():
+        rows = [_appointment_row(a) for a in listed if _shown_in(key, a, now)][:BOARD_ROWS]
+        sections.append(BoardSection(key, title, counts[key], rows, empty))
+    return sections
+
+
 def board(*, user: Any, clinic: Clinic, now: datetime) -> list[BoardSection]:
-    """One clinic's today board: who is due (either phase), overdue, lapsed, flagged or due an assessment."""
+    """One clinic's today board: the day's appointments, who is due (either phase) and whether booked,
+    overdue, lapsed, flagged or due an assessment."""
     _, tomorrow = local_day(clinic, now)
-    return _program_sections(user, clinic, now, tomorrow) + _flag_sections(user, clinic)
+    return (
+        _appointment_sections(user, clinic, now)
+        + _program_sections(user, clinic, now, tomorrow)
+        + _flag_sections(user, clinic)
+    )
 
 
 def patients_shown(sections: list[BoardSection]) -> list[Patient]:

@@ -1,12 +1,14 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.web import recording, views
+from apps.web import appointments, recording, views
 
 app_name = "web"
 
 PATIENT = "patients/<uuid:patient_id>/"
 PROGRAM = PATIENT + "programs/<uuid:program_id>/"
+CLINIC = "clinics/<int:clinic_id>/"
+APPOINTMENT = "appointments/<uuid:appointment_id>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +29,13 @@ urlpatterns = [
     path(PROGRAM + "status/", recording.program_move, name="program_move"),
     path(PROGRAM + "sessions/new/", recording.session_new, name="session_new"),
     path(PROGRAM + "proposal/", recording.session_proposal, name="session_proposal"),
+    path(PROGRAM + "book-next/", appointments.book_next, name="book-next"),
+    # Appointments: the clinic's days by machine, a free slot booked, and what happens at the desk.
+    path(CLINIC + "day/", appointments.clinic_day, name="clinic-day"),
+    path(CLINIC + "week/", appointments.clinic_week, name="clinic-week"),
+    path(CLINIC + "book/", appointments.slot_book, name="slot-book"),
+    path(APPOINTMENT + "check-in/", appointments.appointment_check_in, name="appointment-check-in"),
+    path(APPOINTMENT + "no-show/", appointments.appointment_no_show, name="appointment-no-show"),
+    path(APPOINTMENT + "cancel/", appointments.appointment_cancel, name="appointment-cancel"),
+    path(APPOINTMENT + "session/", appointments.appointment_session, name="appointment-session"),
 ]

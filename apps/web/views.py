@@ -23,7 +23,9 @@ from apps.patients.models import Patient
 from apps.patients.selectors import patient_get
 from apps.programs.models import MOVE_LABELS, TrainingSession, moves_from
 from apps.reminders.selectors import reminder_history
-from apps.web import charts, selectors
+from apps.scheduling.booking import BOOKABLE
+from apps.scheduling.models import Appointment
+from apps.web import charts, schedule, selectors
 from apps.web.forms import PatientEditForm, PatientForm
 from apps.web.pages import (
     current_clinic,
@@ -141,20 +143,37 @@ def allowed_actions(user: Any, patient: Patient) -> dict[str, bool]:
         "session": "programs.add_trainingsession",
         "change_program": "programs.change_program",
         "discharge": "programs.discharge_program",
+        "book": "scheduling.add_appointment",
     }
     return {action: user.has_perm(perm, patient) for action, perm in perms.items()}
 
 
-def programs_with_moves(chart: charts.Chart, can: dict[str, bool]) -> list[tuple[Any, list[tuple[str, str]]]]:
-    """Every program, with the status buttons this user may press on it (none once it has ended)."""
+def programs_with_moves(
+    chart: charts.Chart, can: dict[str, bool], attendance: schedule.Attendance
+) -> list[tuple[Any, list[tuple[str, str]], Appointment | None]]:
+    """Every program, with the status buttons this user may press on it (none once it has ended) and
+    its next appointment."""
 
     def allowed(move: str) -> bool:
         return can["discharge"] if move == "discharged" else can["change_program"]
 
     return [
-        (program, [(move, MOVE_LABELS[move]) for move in moves_from(program) if allowed(move)])
+        (
+            program,
+            [(move, MOVE_LABELS[move]) for move in moves_from(program) if allowed(move)],
+            attendance.next_for(program),
+        )
         for program in chart.programs
     ]
+
+
+def book_next_panel(request: HttpRequest, chart: charts.Chart, can: dict[str, bool]) -> schedule.BookNext | None:
+    """The finder's offers for the program named by `?book=` (where recording a session lands)."""
+    asked = request.GET.get("book", "")
+    program = next((p for p in chart.open_programs if str(p.pk) == asked and p.status in BOOKABLE), None)
+    if program is None or not can["book"]:
+        return None
+    return schedule.book_next(program, now=timezone.now())
 
 
 @staff_page
@@ -163,12 +182,15 @@ def chart(request: HttpRequest, patient_id: Any) -> HttpResponse:
     patient = patient_get(user=request.user, patient_id=patient_id)  # 404 outside; the read event
     data = charts.chart(patient=patient)
     can = allowed_actions(request.user, patient)
+    attendance = schedule.patient_appointments(patient=patient, now=timezone.now())
     context = {
         "patient": patient,
         "chart": data,
         "series": charts.chart_series(data),
         "can": can,
-        "programs": programs_with_moves(data, can),
+        "programs": programs_with_moves(data, can, attendance),
+        "attendance": attendance,
+        "book_next": book_next_panel(request, data, can),
         "age": patient.age_on(timezone.localdate(timezone=patient.clinic.tzinfo)),
         # The latest reminders (one query, bounded): the full history is in the admin.
         "reminder_history": list(reminder_history(patient=patient)[:REMINDERS_SHOWN]),

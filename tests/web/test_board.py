@@ -132,4 +132,4 @@ def test_the_board_reads_with_the_same_number_of_queries_at_any_size(signed_in, 
     add(2)
     small = board_queries(client)
     add(20)
-    assert board_queries(client) == small <= 24  # session, user, roles, savepoints, 12 reads, the audit INSERT
+    assert board_queries(client) == small <= 26  # session, user, roles, savepoints, 14 reads, the audit INSERT

@@ -149,10 +149,11 @@ def test_the_board_shows_the_due_day_not_the_hour(signed_in, clinician_a, clinic
     day = day_label(night)
     assert shown == [
         f"Lumbar (low back): session {program.completed_sessions + 1} · due {day}",
+        f"Lumbar (low back): no appointment booked · due {day}",
         f"Lumbar (low back) · due {day}",
     ]
     assert not any("01:30" in line for line in shown)
-    assert html.count(f"{night.astimezone(LA):%a %-d %b %Y}, 01:30 America/Los_Angeles") == 2  # on hover
+    assert html.count(f"{night.astimezone(LA):%a %-d %b %Y}, 01:30 America/Los_Angeles") == 3  # on hover
 
 
 @pytest.mark.django_db

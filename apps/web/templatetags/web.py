@@ -21,6 +21,7 @@ register = template.Library()
 NONE_SHOWN = "—"
 DAY = "D j M"  # Sun 6 Dec
 DAY_AND_TIME = "D H:i"  # Thu 10:00
+DATE_AND_TIME = "D j M, H:i"  # Thu 10 Dec, 10:00
 EXACT = "D j M Y, H:i"  # Sun 6 Dec 2026, 01:30
 
 
@@ -98,6 +99,12 @@ def due_day(moment: datetime | None, where: object = None) -> SafeString | str:
 def from_time(moment: datetime | None, where: object = None) -> SafeString | str:
     """An exact boundary as day and local time ("Thu 10:00"), the full date in the title."""
     return _time_element(moment, where, DAY_AND_TIME)
+
+
+@register.filter
+def slot_time(moment: datetime | None, where: object = None) -> SafeString | str:
+    """An appointment's start as day, date and local time ("Thu 10 Dec, 10:00"), the zone in the title."""
+    return _time_element(moment, where, DATE_AND_TIME)
 
 
 @register.filter
