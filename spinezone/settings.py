@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.programs",
     "apps.scheduling",
     "apps.reminders",
+    "apps.outcomes",
     "apps.fhir",
     "apps.demo",
     "apps.partners",

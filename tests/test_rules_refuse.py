@@ -24,6 +24,7 @@ import pytest
 from apps.assessments import scoring
 from apps.assessments.scoring import InvalidQuestionnaire, InvalidScore
 from apps.clinics.arguments import RuleArgumentError
+from apps.outcomes import stats
 from apps.patients import screening
 from apps.patients.screening import LUMBAR_ITEMS, IncompleteScreen
 from apps.programs import progression, schedule
@@ -33,7 +34,7 @@ from apps.reminders.rules import Recipient
 from apps.scheduling import slots
 from apps.scheduling.slots import Booking, Calendar, OpeningRange
 
-MODULES = (scoring, screening, progression, schedule, rules, slots)
+MODULES = (scoring, screening, progression, schedule, rules, slots, stats)
 
 
 def public_rules(module: ModuleType) -> dict[str, Callable[..., object]]:
@@ -273,7 +274,33 @@ SCREEN_ANSWERS = (NONE, OBJECT, TEXT, bad("pairs", [("major_trauma", False)]), g
 
 # --- The cases: one per public rule ----------------------------------------------------------------
 
+# apps.outcomes.stats: lists of values, counts of programs.
+VALUES = (
+    *NOT_A_LIST,
+    generator(1, 2),
+    bad("bool-value", [1, True]),
+    bad("nan-value", [float("nan")]),
+    bad("Decimal-NaN-value", [D("NaN")]),
+    bad("inf-value", [float("inf")]),
+    bad("text-value", ["1"]),
+    bad("None-value", [None]),
+)
+COUNTS = {"successes": (*count(0), bad("above-n", 264)), "n": count(0)}
+
 CASES: dict[str, Case] = {
+    # apps.outcomes.stats
+    **{
+        f"stats.{name}": Case({"values": [1, 2, 3]}, {"values": VALUES})
+        for name in ("median", "quartiles", "summary_or_too_few")
+    },
+    "stats.wilson": Case(
+        {"successes": 81, "n": 263, "z": D("1.96")},
+        {**COUNTS, "z": (*NUMBER, bad("zero", 0), bad("negative", -1))},
+    ),
+    **{f"stats.{name}": Case({"successes": 81, "n": 263}, COUNTS) for name in ("rate", "rate_or_too_few")},
+    "stats.shown": Case({"n": 10}, {"n": count(0)}),
+    "stats.adherence_band": Case({"sessions_per_week": D("1.5")}, {"sessions_per_week": AMOUNT}),
+    "stats.age_band": Case({"age_years": 44}, {"age_years": count(0, 120)}),
     # apps.assessments.scoring
     "scoring.as_decimal": Case(
         {"value": "12.5", "name": "load"}, {"value": NUMBER, "name": LABEL}, {"value": ("load",)}
@@ -669,6 +696,7 @@ def test_the_rule_modules_are_all_read():
         "schedule",
         "rules",
         "slots",
+        "stats",
     }
 
 

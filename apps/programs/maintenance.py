@@ -86,6 +86,6 @@ def program_maintain(
     set_due_dates(program, now)
     program.retest_due_at = retest_due_in_maintenance(program, _last_tested_at(program))
     program.attendance = schedule.attendance_state(attendance_since(program), now, program.clinic.tzinfo)
-    save_audited(program, actor)
+    save_audited(program, actor, now=now)
     _follow_attendance(program, now, actor)
     return program

@@ -67,7 +67,10 @@ def lock(program: Program) -> Program:
     return program
 
 
-def save_audited(program: Program, actor: Any, action: str = events.Action.UPDATE) -> Program:
+def save_audited(
+    program: Program, actor: Any, action: str = events.Action.UPDATE, now: datetime | None = None
+) -> Program:
+    signals.program_saved.send(sender=Program, program=program, actor=actor, now=now or timezone.now())
     program.save()
     events.record(action=action, obj=program, actor=actor)
     return program
@@ -232,7 +235,7 @@ def program_start(*, actor: Any, program: Program, now: datetime | None = None) 
     set_thresholds(program)
     set_due_dates(program, now)
     program.retest_due_at = schedule.retest_due_at(now, program.clinic.tzinfo)
-    return save_audited(program, actor)
+    return save_audited(program, actor, now=now)
 
 
 def _check_manual(program: Program, status: str) -> None:
@@ -260,7 +263,7 @@ def program_transition(
         # Questionnaires, retest and physician review are all due at discharge (DOMAIN.md).
         program.questionnaire_due_at = program.retest_due_at = program.physician_review_due_at = now
     signals.program_status_changed.send(sender=Program, program=program, actor=actor, now=now)
-    return save_audited(program, actor)
+    return save_audited(program, actor, now=now)
 
 
 def set_proposal(target: Program | TrainingSession, proposal: progression.Proposal) -> None:
@@ -291,7 +294,7 @@ def program_refresh(*, program: Program, now: datetime) -> Program:
         program.status_reason = _lapse_reason(program, now)
     if before == (program.attendance, program.status, program.overdue_at, program.lapse_at, program.detrained_at):
         return program
-    save_audited(program, SYSTEM)
+    save_audited(program, SYSTEM, now=now)
     flags.attendance_flags(program=program, state=state, at=now, actor=SYSTEM)
     return program
 

@@ -1,0 +1,105 @@
+"""Outcome facts: one row per started program, kept current in the transaction that records a session,
+test, questionnaire or status change (`apps.outcomes.facts`), and a point per retest for the
+strength curve by session number. Reports aggregate these rows, never the raw records.
+
+Derived data, rebuilt from the audited records by `manage.py outcomes_rebuild`: writing a facts row
+is not itself an audit event; reading them into a report or an export is.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
+from apps.assessments.scoring import NDI, ODI
+from apps.outcomes import rules
+from apps.patients.models import Region, Sex
+from apps.programs.models import ProgramStatus
+
+OUTCOME_CHOICES = [
+    (rules.IN_PROGRESS, "In progress"),
+    (rules.COMPLETED, "Completed"),
+    (rules.DISCHARGED, "Discharged"),
+    (rules.DROPPED_OUT, "Dropped out"),
+]
+
+
+def _score(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True, **kwargs)
+
+
+def _index(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, **kwargs)
+
+
+class OutcomeFact(models.Model):
+    program = models.OneToOneField(
+        "programs.Program", primary_key=True, on_delete=models.CASCADE, related_name="outcome"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey("clinics.Organization", on_delete=models.PROTECT, related_name="+")
+    region = models.CharField(max_length=8, choices=Region.choices)
+    program_status = models.CharField(max_length=12, choices=ProgramStatus.choices)
+    outcome_status = models.CharField(max_length=12, choices=OUTCOME_CHOICES)
+    age_band = models.CharField(max_length=6)  # at the start, 5-year bands, "90+"
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    strength_baseline = _index(help_text="Strength index (N·m·deg) of the baseline, over the shared angles.")
+    strength_latest = _index()
+    strength_change_pct = _score()
+    prom_instrument = models.CharField(max_length=8, choices=[(ODI, "ODI"), (NDI, "NDI")])
+    prom_baseline = _score()
+    prom_latest = _score()
+    prom_change = _score(help_text="Baseline - latest: positive is better.")
+    prom_important = models.BooleanField(null=True, blank=True, help_text="Responder: a clinically important gain.")
+    nrs_baseline = _score()
+    nrs_latest = _score()
+    nrs_change = _score()
+    nrs_important = models.BooleanField(null=True, blank=True)
+    sessions_completed = models.PositiveIntegerField()
+    sessions_prescribed = models.PositiveIntegerField(help_text="To date, capped at the plan.")
+    adherence_pct = models.DecimalField(max_digits=6, decimal_places=1)
+    weeks_in_program = models.DecimalField(max_digits=6, decimal_places=1)
+    sessions_per_week_done = models.DecimalField(max_digits=5, decimal_places=2)
+    dropout_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    as_of = models.DateTimeField(help_text="The time the figures that move with time were computed for.")
+
+    objects = patient_record_manager(PatientRecordQuerySet)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome_status__in=[value for value, _ in OUTCOME_CHOICES]), name="outcome_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(dropout_week__isnull=True) | Q(outcome_status=rules.DROPPED_OUT),
+                name="outcome_dropout_week_only_for_dropouts",
+            ),
+        ]
+        indexes = [
+            # The report's filters: a clinic's (or an organization's) programs by start.
+            models.Index(fields=["clinic", "started_at"], name="outcome_clinic_start_idx"),
+            models.Index(fields=["organization", "started_at"], name="outcome_org_start_idx"),
+            # The nightly catch-up of the figures that move with time (running programs only).
+            models.Index(fields=["as_of"], condition=Q(outcome_status=rules.IN_PROGRESS), name="outcome_running_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome of program {self.program_id} ({self.outcome_status})"
+
+
+class OutcomeCurvePoint(models.Model):
+    """A retest of a program: the strength-index change against its baseline, by sessions completed."""
+
+    program = models.ForeignKey(OutcomeFact, on_delete=models.CASCADE, related_name="curve")
+    session_number = models.PositiveIntegerField()
+    change_pct = _score()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "session_number"], name="outcome_curve_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} at session {self.session_number}: {self.change_pct} %"
