@@ -169,6 +169,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # Outcome facts of running programs: weeks, sessions prescribed to date and adherence, brought to today.
+    "outcomes-catch-up-facts": {
+        "task": "apps.outcomes.tasks.catch_up_outcome_facts",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
     # Reminder emails (apps.reminders): materialise due rows, recover lost claims, enqueue ids.
     # A tick not started within the minute is dropped; the next one does the same work.
     "reminders-sweep": {

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.assessments import services as assessment_services
-from apps.outcomes import facts
+from apps.outcomes import facts, tasks
 from apps.outcomes.models import OutcomeCurvePoint, OutcomeFact
 from apps.programs import services, sessions
 from apps.programs.models import Program
@@ -191,3 +191,18 @@ def test_the_rebuild_command_writes_every_started_program_and_refuses_an_unknown
         call_command("outcomes_rebuild", "--program", "00000000-0000-0000-0000-000000000000")
     with pytest.raises(CommandError, match="not a valid UUID"):
         call_command("outcomes_rebuild", "--program", "nope")
+
+
+def test_the_catch_up_brings_a_running_program_s_figures_to_today(clinician_a, clinic_a):
+    history = History(clinician_a, clinic_a, "OF-5")
+    history.session(START + timedelta(days=3))
+    before = stored(history.program)
+
+    assert tasks.catch_up_outcome_facts() == 1
+
+    after = stored(history.program)
+    assert after["as_of"] > before["as_of"]
+    assert after["weeks_in_program"] > before["weeks_in_program"]
+    assert after["sessions_prescribed"] == 36  # the whole plan (3 a week for 12 weeks) is due by now
+    assert after == rebuilt(history.program, after["as_of"])
+    assert tasks.catch_up_outcome_facts() == 0  # up to date: nothing selected
