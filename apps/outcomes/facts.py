@@ -136,14 +136,22 @@ def fact_refresh(*, program: Program, now: datetime) -> OutcomeFact | None:
     if program.status in NOT_STARTED or program.started_at is None:
         OutcomeFact._base_manager.filter(program_id=program.pk).delete()
         return None
-    patient = Patient._base_manager.get(pk=program.patient_id)
+    cached = Program._meta.get_field("patient").get_cached_value(program, None)
+    patient = cached or Patient._base_manager.get(pk=program.patient_id)
     values, curve = fact_values(program, patient, now)
-    fact, _ = OutcomeFact._base_manager.update_or_create(program_id=program.pk, defaults=values)
-    OutcomeCurvePoint.objects.filter(program_id=program.pk).delete()
-    OutcomeCurvePoint.objects.bulk_create(
-        OutcomeCurvePoint(program_id=program.pk, session_number=p.session_number, change_pct=p.change_pct)
-        for p in curve
+    # One statement whether the row exists or not (INSERT ... ON CONFLICT DO UPDATE).
+    fact = OutcomeFact(program_id=program.pk, **values)
+    OutcomeFact._base_manager.bulk_create(
+        [fact], update_conflicts=True, unique_fields=["program"], update_fields=list(values)
     )
+    points = [(p.session_number, p.change_pct) for p in curve]
+    kept = OutcomeCurvePoint.objects.filter(program_id=program.pk).order_by("session_number", "pk")
+    if list(kept.values_list("session_number", "change_pct")) != points:  # a new session rarely moves them
+        kept.delete()
+        OutcomeCurvePoint.objects.bulk_create(
+            OutcomeCurvePoint(program_id=program.pk, session_number=number, change_pct=change)
+            for number, change in points
+        )
     return fact
 
 

@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.assessments import services as assessment_services
-from apps.outcomes import facts, tasks
+from apps.outcomes import facts, receivers, tasks
 from apps.outcomes.models import OutcomeCurvePoint, OutcomeFact
 from apps.programs import services, sessions
 from apps.programs.models import Program
+from apps.programs.signals import program_saved
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +209,18 @@ def test_the_catch_up_brings_a_running_program_s_figures_to_today(clinician_a, c
     assert after["sessions_prescribed"] == 36  # the whole plan (3 a week for 12 weeks) is due by now
     assert after == rebuilt(history.program, after["as_of"])
     assert tasks.catch_up_outcome_facts() == 0  # up to date: nothing selected
+
+
+def test_the_facts_add_a_fixed_few_queries_to_recording_a_session(clinician_a, clinic_a):
+    history = History(clinician_a, clinic_a, "OF-6")
+    with CaptureQueriesContext(connection) as with_facts:
+        history.session(START + timedelta(days=3))
+    program_saved.disconnect(dispatch_uid="outcomes.program_saved", sender=Program)
+    try:
+        with CaptureQueriesContext(connection) as without:
+            history.session(START + timedelta(days=5))
+    finally:
+        program_saved.connect(receivers._program_saved, sender=Program, dispatch_uid="outcomes.program_saved")
+    added = [q["sql"] for q in with_facts.captured_queries[len(without.captured_queries) :]]
+    # The tests with their points (2), the questionnaires (1), the upsert (1), the curve read (1).
+    assert len(with_facts) - len(without) == 5, added
