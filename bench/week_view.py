@@ -5,9 +5,10 @@
 It reads the dataset `bench.scale` generated and books its clinics for the run (`bench.appointments`;
 removed after it). The week is the anchor's, from its Monday, in the first clinic.
 
-- **Selector**: `scheduling.selectors.clinic_days(clinic, first_day=monday, days=7)` inside the tenancy
-  scope the middleware sets: the calendar, the machines, the week's appointments with their patient,
-  program and supervisor, and the grid of every slot by machine. Baseline: two hand-written statements
+- **Selector**: `scheduling.selectors.clinic_days(clinic, first_day=monday, days=7, with_programs=False)`
+  (as the week page reads it) inside the tenancy scope the middleware sets: the calendar, the machines,
+  the week's appointments with their patient, and the grid of every slot by machine. Baseline: two
+  hand-written statements
   on psycopg (the calendar and machines; the week's appointments with the patient's name, the program's
   region and the supervisor's name: what the page shows), and the same grid built from tuples;
   checked to place the same appointments.
@@ -139,7 +140,7 @@ def measure_selector(url: str, clinic_id: int, first: date, repeat: int) -> dict
     with scope(clinic=[clinic_id]):  # as the middleware sets it for the clinic's staff
 
         def selector() -> Any:
-            return clinic_days(clinic, first_day=first, days=7)
+            return clinic_days(clinic, first_day=first, days=7, with_programs=False)  # as the week page reads it
 
         with CaptureQueriesContext(connection) as captured:
             _, days = selector()

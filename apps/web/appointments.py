@@ -114,7 +114,7 @@ def clinic_week(request: HttpRequest, clinic_id: int) -> HttpResponse:
         today = timezone.localdate(timezone=clinic.tzinfo)
         start = today - timedelta(days=today.weekday())
     machines, days = selectors.clinic_days(
-        clinic, first_day=start, days=WEEK, shown_clinics=visible_clinic_ids(request.user)
+        clinic, first_day=start, days=WEEK, shown_clinics=visible_clinic_ids(request.user), with_programs=False
     )
     events.record_reads(objs=schedule.appointments_shown(days), actor=request.user)
     now = timezone.now()

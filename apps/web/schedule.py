@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Window
 from django.http import Http404
 from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.clinics.access import restrict, visible_clinic_ids
 from apps.clinics.models import Clinic, Machine
@@ -72,15 +73,51 @@ class WeekDay:
 
 @dataclass(frozen=True)
 class WeekCell:
-    """One machine at one slot time, ready to show: a week has a thousand of them, so the strings the
-    template would otherwise build with filters, cell by cell, are made here once."""
+    """One machine at one slot time, ready to show. A week has a thousand or more of them: each cell's
+    markup is built here once (escaped by `format_html`), which the template prints as it is, rather
+    than a dozen template tags and filters a cell."""
 
-    css: str
     appointment: Appointment | None
-    chart_url: str = ""  # the booked patient's chart
-    book_url: str = ""  # a free slot in the future: where booking it starts
-    book_label: str = ""
+    html: str  # the whole <td>, safe
     held: bool = False  # booked by a patient of a clinic the user does not see
+
+
+def _booked_html(appointment: Appointment, css: str) -> str:
+    patient = appointment.patient
+    return format_html(
+        '<td class="{}" id="a-{}"><a class="patient-link" href="{}">{}, {}.</a> '
+        '<span class="status status-{}">{}</span></td>',
+        css,
+        appointment.pk,
+        reverse("web:chart", kwargs={"patient_id": appointment.patient_id}),
+        patient.family_name,
+        patient.given_name[:1],
+        appointment.state,
+        appointment.get_state_display(),
+    )
+
+
+def _week_cell(cell: Cell, first: bool, tz: Any, now: datetime, book_url: str) -> WeekCell:
+    edge = " day-start" if first else ""
+    appointment = cell.appointment
+    if appointment is not None:
+        return WeekCell(appointment, _booked_html(appointment, f"slot booked state-{appointment.state}{edge}"))
+    if cell.held:
+        return WeekCell(None, format_html('<td class="slot booked held{}">Booked</td>', edge), held=True)
+    if cell.start <= now:
+        return WeekCell(None, format_html('<td class="slot past{}"></td>', edge))
+    local = cell.start.astimezone(tz)
+    query = f"?machine={cell.machine.pk}&start={int(cell.start.timestamp())}"
+    label = f"Book {cell.machine.name}, {local:%a} {local.day} {local:%b} at {local:%H:%M}"
+    return WeekCell(
+        None,
+        format_html(
+            '<td class="slot free{}"><a class="slot-book" href="{}" aria-label="{}">Book</a></td>',
+            edge,
+            book_url + query,
+            label,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -89,22 +126,6 @@ class WeekRow:
 
     at: time
     days: list[tuple[WeekDay, list[WeekCell] | None]]
-
-
-def _week_cell(cell: Cell, first: bool, tz: Any, now: datetime, book_url: str) -> WeekCell:
-    edge = " day-start" if first else ""
-    appointment = cell.appointment
-    if appointment is not None:
-        chart = reverse("web:chart", kwargs={"patient_id": appointment.patient_id})
-        return WeekCell(f"slot booked state-{appointment.state}{edge}", appointment, chart_url=chart)
-    if cell.held:
-        return WeekCell(f"slot booked held{edge}", None, held=True)
-    if cell.start <= now:
-        return WeekCell(f"slot past{edge}", None)
-    local = cell.start.astimezone(tz)
-    query = f"?machine={cell.machine.pk}&start={int(cell.start.timestamp())}"
-    label = f"Book {cell.machine.name}, {local:%a} {local.day} {local:%b} at {local:%H:%M}"
-    return WeekCell(f"slot free{edge}", None, book_url=book_url + query, book_label=label)
 
 
 def week_grid(
