@@ -105,7 +105,7 @@ def program_record(program: Program, patient: Patient) -> rules.ProgramRecord:
 
 def fact_values(program: Program, patient: Patient, now: datetime) -> tuple[dict[str, Any], list[rules.CurvePoint]]:
     outcome = rules.program_outcome(program_record(program, patient), now)
-    age = rules.age_at(patient.birth_date, program.started_at.date())
+    age = patient.age_on(program.started_at.date())
     values = {
         "patient_id": patient.pk,
         "clinic_id": program.clinic_id,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from apps.assessments import scoring
@@ -211,8 +211,3 @@ def program_outcome(record: ProgramRecord, now: datetime) -> Outcome:
         ),
         dropout_week=dropout_week(record),
     )
-
-
-def age_at(birth_date: date, day: date) -> int:
-    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
-    return day.year - birth_date.year - (0 if had_birthday else 1)
