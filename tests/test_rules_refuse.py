@@ -293,6 +293,26 @@ CASES: dict[str, Case] = {
         f"stats.{name}": Case({"values": [1, 2, 3]}, {"values": VALUES})
         for name in ("median", "quartiles", "summary_or_too_few")
     },
+    "stats.counted_summary": Case(
+        {"counts": [(1, 4), (D("2.5"), 6)]},
+        {
+            "counts": (
+                *NOT_A_LIST,
+                generator((1, 2)),
+                bad("bare-value", [1]),
+                bad("triple", [(1, 2, 3)]),
+                bad("text-value", [("1", 2)]),
+                bad("nan-value", [(float("nan"), 2)]),
+                bad("zero-count", [(1, 0)]),
+                bad("fraction-count", [(1, 2.5)]),
+                bad("bool-count", [(1, True)]),
+            )
+        },
+    ),
+    "stats.hidden_groups": Case(
+        {"sizes": [3, 12, 40]},
+        {"sizes": (*NOT_A_LIST, generator(1, 2), bad("negative", [-1]), bad("fraction", [2.5]), bad("bool", [True]))},
+    ),
     "stats.wilson": Case(
         {"successes": 81, "n": 263, "z": D("1.96")},
         {**COUNTS, "z": (*NUMBER, bad("zero", 0), bad("negative", -1))},

@@ -99,6 +99,45 @@ def _summary(ordered: Sequence[Decimal]) -> Summary:
     return Summary(len(ordered), _quantile(ordered, 2), _quantile(ordered, 1), _quantile(ordered, 3))
 
 
+def _sorted_counts(counts: Sequence[object]) -> list[tuple[Decimal, int]]:
+    check.sequence_of(counts, "counts", "(value, how many) pairs")
+    merged: dict[Decimal, int] = {}
+    for item in counts:
+        value, times = check.pair(item, "A pair in counts", "(value, how many)")
+        key = check.number(value, "A value in counts", from_text=False)
+        merged[key] = merged.get(key, 0) + check.whole_number(times, "A count in counts", 1)
+    return sorted(merged.items())
+
+
+def _counted_quantile(ordered: Sequence[tuple[Decimal, int]], n: int, quarter: int) -> Decimal:
+    """_quantile over the data the (value, how many) pairs stand for, without expanding them."""
+    index, remainder = divmod((n - 1) * quarter, 4)
+    below, low, high = 0, None, None
+    for value, times in ordered:  # the values at order positions `index` and `index + 1`
+        if low is None and index < below + times:
+            low = value
+        if index + 1 < below + times:
+            high = value
+            break
+        below += times
+    if remainder == 0 or high is None:
+        return low
+    return (low * (4 - remainder) + high * remainder) / 4
+
+
+def counted_summary(counts: Sequence[object]) -> Summary | TooFew:
+    """summary_or_too_few of the data given as (value, how many) pairs, as a GROUP BY value counts them.
+
+    The same figures as expanding the pairs and calling summary_or_too_few: a database groups
+    millions of values into a few thousand distinct ones, and the quartiles stay exact.
+    """
+    ordered = _sorted_counts(counts)
+    n = sum(times for _, times in ordered)
+    if not shown(n):
+        return TooFew(n)
+    return Summary(n, *(_counted_quantile(ordered, n, quarter) for quarter in (2, 1, 3)))
+
+
 # --- Rates ------------------------------------------------------------------------------------------
 
 
@@ -154,6 +193,26 @@ def rate_or_too_few(successes: int, n: int) -> Rate | TooFew:
     _counts(successes, n)
     found = rate(successes, n) if shown(n) else None
     return found if found is not None else TooFew(n)
+
+
+def hidden_groups(sizes: Sequence[object]) -> frozenset[int]:
+    """Which groups of a breakdown show "too few" (their indexes), when the breakdown's total is shown.
+
+    Every group under MIN_GROUP; and, when the programs so hidden number fewer than MIN_GROUP (one
+    hidden clinic of 3 beside a shown total), the smallest shown groups too until they reach it,
+    so that the total minus the shown groups never reads out a group that is too small. Empty
+    groups have nothing to read out and are never picked to make up the number.
+    """
+    check.sequence_of(sizes, "sizes", "group sizes")
+    counted = [check.whole_number(size, "A size in sizes", 0) for size in sizes]
+    hidden = {index for index, size in enumerate(counted) if not shown(size)}
+    covered = sum(counted[index] for index in hidden)
+    for index in sorted(set(range(len(counted))) - hidden, key=lambda index: (counted[index], index)):
+        if covered == 0 or covered >= MIN_GROUP:
+            break
+        hidden.add(index)
+        covered += counted[index]
+    return frozenset(hidden)
 
 
 # --- Bands ------------------------------------------------------------------------------------------
