@@ -10,7 +10,7 @@ interval and n, and a group of fewer than `stats.MIN_GROUP` programs shows "too 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -97,6 +97,14 @@ class Report:
     curve: list[CurveBin]
     dropout: list[DropoutWeek]
     scatter: list[ScatterPoint]  # empty when the group is too small to show
+
+
+def report_zone(filters: Filters, clinics: list[Clinic], working: Clinic | None) -> tzinfo:
+    """The zone the filters' dates are local to: the filtered clinic's, else the working clinic's,
+    else the first of the reader's clinics' (UTC when they have none)."""
+    chosen = next((clinic for clinic in clinics if clinic.pk == filters.clinic), None)
+    clinic = chosen or working or (clinics[0] if clinics else None)
+    return clinic.tzinfo if clinic is not None else UTC
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:

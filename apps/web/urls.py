@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.web import appointments, recording, views
+from apps.web import appointments, outcome_exports, recording, views
 
 app_name = "web"
 
@@ -38,4 +38,7 @@ urlpatterns = [
     path(APPOINTMENT + "no-show/", appointments.appointment_no_show, name="appointment-no-show"),
     path(APPOINTMENT + "cancel/", appointments.appointment_cancel, name="appointment-cancel"),
     path(APPOINTMENT + "session/", appointments.appointment_session, name="appointment-session"),
+    # The outcomes report's downloads: its figures, and de-identified rows per program.
+    path("outcomes/report.csv", outcome_exports.export_report, name="outcomes-export-report"),
+    path("outcomes/programs.csv", outcome_exports.export_rows, name="outcomes-export-rows"),
 ]

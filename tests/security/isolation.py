@@ -198,6 +198,8 @@ URLS: dict[str, object] = {
     "web:appointment-no-show": Target({"appointment_id": APPOINTMENT}),
     "web:appointment-cancel": Target({"appointment_id": APPOINTMENT}),
     "web:appointment-session": Target({"appointment_id": APPOINTMENT}),
+    "web:outcomes-export-report": Listing(("?clinic={clinic}", "")),
+    "web:outcomes-export-rows": Listing(("?clinic={clinic}", "")),
     "admin:audit_event_export": Listing(("?patient={patient}", "?clinic={clinic}", "?actor={name}")),
     # Platform
     "health": Public("liveness: SELECT 1 and a cache round trip, no table read"),
