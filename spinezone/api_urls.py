@@ -16,6 +16,7 @@ from apps.assessments.api import (
     StrengthTestListView,
 )
 from apps.clinics.api import ClinicDetailView, ClinicListView
+from apps.outcomes.api import OutcomeReportView
 from apps.patients.api import PatientDetailView, PatientListView
 from apps.programs.api import (
     FlagListView,
@@ -47,6 +48,7 @@ urlpatterns = [
     path("v1/appointments/<uuid:appointment_id>/", AppointmentDetailView.as_view(), name="appointment-detail"),
     path("v1/appointments/<uuid:appointment_id>/cancel/", AppointmentCancelView.as_view(), name="appointment-cancel"),
     path("v1/slots/", SlotListView.as_view(), name="slot-list"),
+    path("v1/outcomes/", OutcomeReportView.as_view(), name="outcome-report"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ answers in the API's error shape, with DEBUG on too. CSRF-exempt like

@@ -6,4 +6,4 @@ class OutcomesConfig(AppConfig):
     verbose_name = "Outcomes"
 
     def ready(self) -> None:
-        from apps.outcomes import receivers  # noqa: F401  (programs' and assessments' signals)
+        from apps.outcomes import permissions, receivers  # noqa: F401  (role predicates; programs' and assessments' signals)

@@ -144,6 +144,7 @@ URLS: dict[str, object] = {
     "api:appointment-detail": Target({"appointment_id": APPOINTMENT}),
     "api:appointment-cancel": Target({"appointment_id": APPOINTMENT}),
     "api:slot-list": Listing(("?program={program}", "?program={program}&count=5")),
+    "api:outcome-report": Listing(("", "?clinic={clinic}")),
     "api:schema": Public("the OpenAPI document: operations, no rows"),
     "api:docs": Public("the API's documentation page"),
     "api/^.*$": Public("the JSON 404 for unknown API paths"),
