@@ -18,6 +18,8 @@ from apps.audit.models import Event
 from apps.clinics.access import visible_clinic_ids
 from apps.clinics.models import Clinic, Machine, Membership, Organization, OrganizationAdmin, Role
 from apps.demo.seeding import CLINICS, REFER_PATIENT, patient_specs
+from apps.outcomes.models import OutcomeFact
+from apps.outcomes.report import Filters, outcome_report
 from apps.partners.models import Partner
 from apps.patients.models import Patient, RedFlagScreen
 from apps.programs import progression
@@ -228,6 +230,15 @@ class TestOneRun:
 
         assert "lj.frontdesk     Front desk             SpineZone La Jolla             spinezone-demo-2026" in lines
         assert {line.split()[0] for line in lines if "spinezone-demo-2026" in line} == DEMO_USERNAMES
+
+    def test_every_started_program_has_its_outcome_facts_and_the_report_has_figures(self):
+        started = Program.objects.filter(patient__organization__slug=DEMO).exclude(status=ProgramStatus.DRAFT)
+        assert OutcomeFact.objects.filter(program__in=started).count() == started.count() >= 20
+        admin = OrganizationAdmin.objects.get(organization__slug=DEMO).user
+        report = outcome_report(admin, Filters(), tz=timezone.get_current_timezone())
+        assert report.headline.n == started.count()
+        assert report.headline.strength.median is not None  # enough retests for a figure: not "too few"
+        assert report.curve
 
     def test_its_machines_follow_the_machine_defaults(self):
         for machine in Machine.objects.filter(clinic__organization__slug=DEMO):
