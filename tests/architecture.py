@@ -23,7 +23,10 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"assessments"}),
     frozenset({"programs"}),
     frozenset({"scheduling"}),
-    frozenset({"reminders", "outcomes", "fhir"}),
+    # FHIR maps every clinical app's rows, outcomes' signed progress reports (DiagnosticReport)
+    # among them, so it stands above outcomes; nothing below it imports it.
+    frozenset({"reminders", "outcomes"}),
+    frozenset({"fhir"}),
     frozenset({"web"}),
     frozenset({"demo"}),
 )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.clinics.access import clinics_for_user, visible_clinic_ids
 from apps.clinics.models import Clinic
+from apps.outcomes.report import may_read_outcomes
 
 SESSION_CLINIC = "web.clinic_id"
 
@@ -60,7 +61,14 @@ def render_page(
 ) -> HttpResponse:
     """Render now, on the wall clock of `local_to` (else the working clinic): dates and form times
     on the page are that clinic's local time, as staff read them on the clinic's clocks."""
-    context = {"clinic": clinic, "may_switch_clinic": may_switch_clinic(request.user), **context}
+    # Both flags read the roles the gate remembers on the user: no query of their own (base.html's nav).
+    user = request.user
+    context = {
+        "clinic": clinic,
+        "may_switch_clinic": may_switch_clinic(user),
+        "may_read_outcomes": may_read_outcomes(user),
+        **context,
+    }
     local = local_to or clinic
     if local is None:
         return render(request, template, context)

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.web import appointments, outcome_exports, recording, views
+from apps.web import appointments, outcome_exports, outcomes, recording, views
 
 app_name = "web"
 
@@ -39,6 +39,7 @@ urlpatterns = [
     path(APPOINTMENT + "cancel/", appointments.appointment_cancel, name="appointment-cancel"),
     path(APPOINTMENT + "session/", appointments.appointment_session, name="appointment-session"),
     # The outcomes report's downloads: its figures, and de-identified rows per program.
+    path("outcomes/", outcomes.outcomes_report, name="outcomes"),
     path("outcomes/report.csv", outcome_exports.export_report, name="outcomes-export-report"),
     path("outcomes/programs.csv", outcome_exports.export_rows, name="outcomes-export-rows"),
 ]

@@ -199,6 +199,7 @@ URLS: dict[str, object] = {
     "web:appointment-no-show": Target({"appointment_id": APPOINTMENT}),
     "web:appointment-cancel": Target({"appointment_id": APPOINTMENT}),
     "web:appointment-session": Target({"appointment_id": APPOINTMENT}),
+    "web:outcomes": Listing(("?clinic={clinic}", "")),
     "web:outcomes-export-report": Listing(("?clinic={clinic}", "")),
     "web:outcomes-export-rows": Listing(("?clinic={clinic}", "")),
     "admin:audit_event_export": Listing(("?patient={patient}", "?clinic={clinic}", "?actor={name}")),

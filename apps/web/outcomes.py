@@ -1,0 +1,190 @@
+"""The outcomes report page: its filters, headline figures, five charts and the tables beside them.
+
+The selector (apps.outcomes.report) decides who reads which clinics and applies the small-group
+rule; this module only writes its figures as text and as plain numbers for `json_script`
+(static/web/outcomes.js draws them). A figure that is too few is written "too few", with
+"fewer than 10 programs" for its n: neither the page nor the chart data carries its exact n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.audit.models import Action
+from apps.outcomes import audit, stats
+from apps.outcomes.aggregates import SCATTER_MAX, Figure, Group, Share
+from apps.outcomes.forms import ReportFilterForm
+from apps.outcomes.report import Report, may_read_outcomes, outcome_report, reader_clinics, report_zone
+from apps.web.pages import current_clinic, render_page, staff_page
+
+TENTH = Decimal("0.1")
+FEWER = f"fewer than {stats.MIN_GROUP} programs"
+DASH = "\N{EN DASH}"
+INSTRUMENT_LABELS = {"odi": "ODI", "ndi": "NDI"}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A figure as the page writes it; `too_few` replaces its value, spread and n."""
+
+    too_few: bool
+    value: str = ""  # "19.0 %"
+    spread: str = ""  # "IQR 8.6-32.8" or "95 % CI 31.2-80.7" (an en dash: a range of negatives stays readable)
+    n: str = FEWER  # "n = 12"
+    bounds: str = ""  # the spread without its name, for a table whose column names it
+
+
+def _tenth(value: Decimal) -> Decimal:
+    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def _number(value: Decimal | None) -> float | None:
+    """A figure for the chart data: one decimal place, as the tables write it."""
+    return None if value is None else float(_tenth(value))
+
+
+def _n(n: int) -> str:
+    return f"n = {n}"
+
+
+def show_summary(figure: Figure, unit: str = "") -> Shown:
+    if not isinstance(figure, stats.Summary):
+        return Shown(too_few=True)
+    bounds = f"{_tenth(figure.q1)}{DASH}{_tenth(figure.q3)}"
+    return Shown(False, f"{_tenth(figure.median)}{unit}", f"IQR {bounds}", _n(figure.n), bounds)
+
+
+def show_rate(share: Share) -> Shown:
+    if not isinstance(share, stats.Rate):
+        return Shown(too_few=True)
+    bounds = DASH.join(str(_tenth(value * 100)) for value in (share.low, share.high))
+    return Shown(False, f"{_tenth(share.rate * 100)} %", f"95 % CI {bounds}", _n(share.n), bounds)
+
+
+@dataclass(frozen=True)
+class Tile:
+    title: str
+    figure: Shown
+
+
+def headline_tiles(report: Report) -> list[Tile]:
+    head = report.headline
+    return [
+        Tile("Strength-index change", show_summary(head.strength, " %")),
+        Tile("ODI change (points, positive is better)", show_summary(head.prom["odi"])),
+        Tile("NDI change (points, positive is better)", show_summary(head.prom["ndi"])),
+        Tile("Pain NRS change (points)", show_summary(head.nrs)),
+        Tile("Adherence (% of prescribed sessions)", show_summary(head.adherence, " %")),
+        Tile("Sessions completed", show_summary(head.sessions)),
+        Tile("Responders (ODI/NDI clinically important gain)", show_rate(head.responders)),
+        Tile("Pain responders (NRS)", show_rate(head.nrs_responders)),
+        Tile("Dropout (of programs that ended)", show_rate(head.dropout)),
+    ]
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    label: str
+    n: str
+    strength: Shown
+    responders: Shown
+
+
+def group_rows(groups: list[Group]) -> list[GroupRow]:
+    return [
+        GroupRow(
+            group.label,
+            _n(group.n) if group.shown else FEWER,
+            show_summary(group.strength, " %") if group.shown else Shown(too_few=True),
+            show_rate(group.responders) if group.shown else Shown(too_few=True),
+        )
+        for group in groups
+    ]
+
+
+def _summary_data(figure: Figure) -> dict[str, Any]:
+    if not isinstance(figure, stats.Summary):
+        return {"median": None, "q1": None, "q3": None, "n": None}
+    return {"median": _number(figure.median), "q1": _number(figure.q1), "q3": _number(figure.q3), "n": figure.n}
+
+
+def _rate_data(share: Share) -> dict[str, Any]:
+    if not isinstance(share, stats.Rate):
+        return {"rate": None, "low": None, "high": None, "n": None}
+    percent = {name: _number(getattr(share, name) * 100) for name in ("rate", "low", "high")}
+    return percent | {"n": share.n}
+
+
+def _group_data(group: Group) -> dict[str, Any]:
+    strength = _summary_data(group.strength if group.shown else stats.TooFew(0))
+    responders = _rate_data(group.responders if group.shown else stats.TooFew(0))
+    return {"label": group.label, "strength": strength, "responders": responders}
+
+
+def dropout_weeks(report: Report) -> list[tuple[int, Decimal]]:
+    """(week, % dropped out) from the first week with a dropout to the last, a week without one at 0."""
+    shares = {week.week: _tenth(week.share * 100) for week in report.dropout}
+    if not shares:
+        return []
+    return [(week, shares.get(week, Decimal("0.0"))) for week in range(min(shares), max(shares) + 1)]
+
+
+def chart_data(report: Report) -> dict[str, Any]:
+    """The five charts' numbers (None where a figure is too few); no name, no id, no exact small n."""
+    return {
+        "curve": [{"label": item.label} | _summary_data(item.figure) for item in report.curve],
+        "clinics": [_group_data(group) for group in report.by_clinic],
+        "adherence": [_group_data(group) for group in report.by_adherence],
+        "scatter": [
+            [_number(point.strength_change_pct), _number(point.prom_change), INSTRUMENT_LABELS[point.instrument]]
+            for point in report.scatter
+        ],
+        "dropout": [[week, float(share)] for week, share in dropout_weeks(report)],
+    }
+
+
+def report_context(report: Report) -> dict[str, Any]:
+    query = urlencode(report.filters.as_query())
+    return {
+        "report": report,
+        "tiles": headline_tiles(report),
+        "n": _n(report.headline.n) if stats.shown(report.headline.n) else FEWER,
+        "shown": stats.shown(report.headline.n),
+        "programs": report.headline.n,
+        "curve_rows": [(item.label, show_summary(item.figure, " %")) for item in report.curve],
+        "clinic_rows": group_rows(report.by_clinic),
+        "adherence_rows": group_rows(report.by_adherence),
+        "dropout_rows": [(week, f"{share} %") for week, share in dropout_weeks(report)],
+        "scatter_n": _n(len(report.scatter)),
+        "scatter_sampled": len(report.scatter) >= SCATTER_MAX,
+        "charts": chart_data(report),
+        "query": query,
+    }
+
+
+@staff_page
+@transaction.atomic
+def outcomes_report(request: HttpRequest) -> HttpResponse:
+    """The report of the reader's clinics (or the one filtered); a clinic outside theirs is 404."""
+    if not may_read_outcomes(request.user):
+        raise Http404("No outcomes to report.")
+    clinics = reader_clinics(request.user)
+    form = ReportFilterForm(request.GET, clinics=clinics)
+    if form.unknown_clinic():
+        raise Http404("No such clinic.")
+    working = current_clinic(request)
+    context: dict[str, Any] = {"form": form, "nav": "outcomes"}
+    if form.is_valid():
+        filters = form.filters()
+        report = outcome_report(request.user, filters, tz=report_zone(filters, clinics, working))
+        audit.record_report(
+            action=Action.READ, actor=request.user, clinics=report.clinics, path=request.get_full_path()
+        )
+        context |= report_context(report)
+    return render_page(request, "web/outcomes/report.html", context, clinic=working)
