@@ -20,6 +20,11 @@ RUN groupadd --system --gid 10001 spinezone \
     && useradd --system --uid 10001 --gid spinezone --create-home --home-dir /home/spinezone \
        --shell /usr/sbin/nologin spinezone
 
+# WeasyPrint (the progress report's PDF, apps/outcomes/pdf.py) needs Pango and a font: the slim image has neither.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a code change does not reinstall them. Every pin is exact; all are wheels.
 COPY requirements.txt ./
 RUN python -m pip install -r requirements.txt

@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-dev services browser lint format migrate seed check-deploy
+.PHONY: run test install install-dev services browser pdf lint format migrate seed check-deploy
 
-run: install ## set up (embedded default unless DATABASE_URL/REDIS_URL are set) and start web + worker + beat
+run: install pdf ## set up (embedded default unless DATABASE_URL/REDIS_URL are set) and start web + worker + beat
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
-test: install-dev services browser ## lint, audit requirements.txt (pip-audit), then the whole suite against PostgreSQL and Redis on 127.0.0.1
+test: install-dev services browser pdf ## lint, audit requirements.txt (pip-audit), then the whole suite against PostgreSQL and Redis on 127.0.0.1
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/audit_requirements.py
@@ -40,6 +40,9 @@ services: ## make sure PostgreSQL and Redis answer on 127.0.0.1 (start or instal
 
 browser: ## make sure Debian's Chromium is installed for the browser tests (install it when missing)
 	bash scripts/browser.sh
+
+pdf: ## make sure the progress report PDF's system libraries are installed: Pango, a font, poppler-utils (install them when missing)
+	bash scripts/pdf.sh
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -24,7 +24,7 @@ import pytest
 from apps.assessments import scoring
 from apps.assessments.scoring import InvalidQuestionnaire, InvalidScore
 from apps.clinics.arguments import RuleArgumentError
-from apps.outcomes import stats
+from apps.outcomes import progress_rules, stats
 from apps.patients import screening
 from apps.patients.screening import LUMBAR_ITEMS, IncompleteScreen
 from apps.programs import progression, schedule
@@ -34,7 +34,7 @@ from apps.reminders.rules import Recipient
 from apps.scheduling import slots
 from apps.scheduling.slots import Booking, Calendar, OpeningRange
 
-MODULES = (scoring, screening, progression, schedule, rules, slots, stats)
+MODULES = (scoring, screening, progression, schedule, rules, slots, stats, progress_rules)
 
 
 def public_rules(module: ModuleType) -> dict[str, Callable[..., object]]:
@@ -287,7 +287,30 @@ VALUES = (
 )
 COUNTS = {"successes": (*count(0), bad("above-n", 264)), "n": count(0)}
 
+OPTIONAL_MOMENT = tuple(value for value in MOMENT if value is not NONE)
+
 CASES: dict[str, Case] = {
+    # apps.outcomes.progress_rules
+    "progress_rules.report_due": Case(
+        {
+            "started_at": LAST,
+            "completed_sessions": 5,
+            "last_report_at": LAST + timedelta(days=1),
+            "sessions_at_last_report": 2,
+            "ended_at": None,
+            "now": NOW,
+            "tz": LA,
+        },
+        {
+            "started_at": MOMENT,
+            "completed_sessions": count(0),
+            "last_report_at": (*OPTIONAL_MOMENT, bad("before-the-start", LAST - timedelta(days=1))),
+            "sessions_at_last_report": (*count(0), bad("above-completed", 6)),
+            "ended_at": (*OPTIONAL_MOMENT, bad("before-the-start", LAST - timedelta(days=1))),
+            "now": MOMENT,
+            "tz": ZONE,
+        },
+    ),
     # apps.outcomes.stats
     **{
         f"stats.{name}": Case({"values": [1, 2, 3]}, {"values": VALUES})
@@ -717,6 +740,7 @@ def test_the_rule_modules_are_all_read():
         "rules",
         "slots",
         "stats",
+        "progress_rules",
     }
 
 

@@ -8,11 +8,17 @@ is not itself an audit event; reading them into a report or an export is.
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.assessments.models import PatientRecordQuerySet, patient_record_manager
 from apps.assessments.scoring import NDI, ODI
+from apps.audit.subjects import Subject
 from apps.outcomes import rules
 from apps.patients.models import Region, Sex
 from apps.programs.models import ProgramStatus
@@ -103,3 +109,85 @@ class OutcomeCurvePoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} at session {self.session_number}: {self.change_pct} %"
+
+
+class ReportImmutable(RuntimeError):
+    """A signed progress report was about to change: it never does; a later report supersedes it."""
+
+
+class ProgressReportQuerySet(PatientRecordQuerySet):
+    def current(self) -> ProgressReportQuerySet:
+        """Reports no later report supersedes."""
+        return self.filter(superseded_by__isnull=True)
+
+    def update(self, **kwargs: object) -> int:
+        raise ReportImmutable("Signed progress reports are never updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ReportImmutable("Signed progress reports are never deleted.")
+
+
+class ProgressReport(models.Model):
+    """A progress report for the referring physician, signed when issued (DOMAIN.md "Outcomes").
+
+    Append-only: a report is written once, signed (there is no draft row: the issue page previews the
+    figures live, and issuing stores them), and never changes. `content` is the snapshot of every
+    figure shown, so the report reads the same however the records change later. Supersession is a
+    pointer on the *new* row only (`supersedes`); `superseded_by` is its reverse, so no signed row is
+    ever touched. The model refuses save() of an existing row, update() and delete(); on PostgreSQL a
+    trigger refuses UPDATE and DELETE from any code path (migration 0002), as audit_event's does.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey("programs.Program", on_delete=models.PROTECT, related_name="progress_reports")
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.PROTECT, related_name="+", help_text="Where the patient trains."
+    )
+    organization = models.ForeignKey("clinics.Organization", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateTimeField(help_text="The last report's signing, or the program's start.")
+    period_end = models.DateTimeField(help_text="When this report was issued.")
+    sessions_completed = models.PositiveIntegerField(help_text="Completed sessions of the program at issue.")
+    content = models.JSONField(encoder=DjangoJSONEncoder, help_text="Every figure of the report, as signed.")
+    note = models.TextField(help_text="The clinician's note to the referring physician.")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_by_name = models.CharField(max_length=300)
+    signed_by_role = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = patient_record_manager(ProgressReportQuerySet)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="progress_report_period"),
+            models.CheckConstraint(condition=~Q(note=""), name="progress_report_has_note"),
+            models.CheckConstraint(
+                condition=Q(supersedes__isnull=True) | ~Q(supersedes=F("id")), name="progress_report_not_self"
+            ),
+        ]
+        indexes = [
+            # A program's latest report: the due rule, the chart banner and the board's section.
+            models.Index(fields=["program", "-signed_at"], name="progress_report_program_idx"),
+            models.Index(fields=["patient", "-signed_at"], name="progress_report_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Progress report {self.signed_at:%Y-%m-%d} ({self.sessions_completed} sessions)"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ReportImmutable("A signed progress report never changes: issue a new one to supersede it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ReportImmutable("A signed progress report is never deleted: a later one supersedes it.")
+
+    def audit_subject(self) -> Subject:
+        return Subject(
+            organization_id=self.organization_id, clinic_id=self.patient.clinic_id, patient_id=self.patient_id
+        )

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from apps.clinics.localtime import localise
 from apps.clinics.models import Clinic
+from apps.outcomes import progress
 from apps.patients.models import Patient, RedFlagScreen
 from apps.patients.selectors import patient_list
 from apps.programs.models import Flag, FlagKind, Phase, Program, ProgramStatus, SessionStatus, TrainingSession
@@ -130,6 +131,27 @@ def _program_sections(user: Any, clinic: Clinic, now: datetime, tomorrow: dateti
     return sections
 
 
+REPORTS_TITLE, REPORTS_EMPTY = "Progress reports due", "No progress report is due."
+
+
+def _report_row(program: Program, now: datetime, tz: Any) -> BoardRow:
+    due = progress.annotated_due(program, now=now, tz=tz)
+    reason = progress.due_text(due, first=program.report_at is None) if due is not None else ""
+    detail = f"{program.get_region_display()}: {reason}"
+    if program.report_at is None:
+        return BoardRow(program.patient, program.started_at, detail, "started")
+    return BoardRow(program.patient, program.report_at, detail, "last report")
+
+
+def _report_section(user: Any, clinic: Clinic, now: datetime) -> BoardSection:
+    """Programs owing their referring physician a progress report: one query, the count in each row."""
+    programs = Program.objects.for_user(user).filter(clinic=clinic, patient__deleted_at__isnull=True)
+    due = progress.programs_due_report(programs.select_related("patient"), now=now, tz=clinic.tzinfo)
+    listed = list(due.order_by("started_at", "pk")[:BOARD_ROWS])
+    rows = [_report_row(program, now, clinic.tzinfo) for program in listed]
+    return BoardSection("reports", REPORTS_TITLE, listed[0].due_total if listed else 0, rows, REPORTS_EMPTY)
+
+
 def _clinic_flags(user: Any, clinic: Clinic) -> QuerySet[Flag]:
     kinds = [kind for kind, _, _ in FLAG_SECTIONS.values()]
     flags = Flag.objects.for_user(user).open().filter(kind__in=kinds, patient__deleted_at__isnull=True)
@@ -214,11 +236,12 @@ def _appointment_sections(user: Any, clinic: Clinic, now: datetime) -> list[Boar
 
 def board(*, user: Any, clinic: Clinic, now: datetime) -> list[BoardSection]:
     """One clinic's today board: the day's appointments, who is due (either phase) and whether booked,
-    overdue, lapsed, flagged or due an assessment."""
+    overdue, lapsed, due an assessment or a progress report, or flagged."""
     _, tomorrow = local_day(clinic, now)
     return (
         _appointment_sections(user, clinic, now)
         + _program_sections(user, clinic, now, tomorrow)
+        + [_report_section(user, clinic, now)]
         + _flag_sections(user, clinic)
     )
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.web import appointments, outcome_exports, outcomes, recording, views
+from apps.web import appointments, outcome_exports, outcomes, progress, recording, views
 
 app_name = "web"
 
@@ -30,6 +30,11 @@ urlpatterns = [
     path(PROGRAM + "sessions/new/", recording.session_new, name="session_new"),
     path(PROGRAM + "proposal/", recording.session_proposal, name="session_proposal"),
     path(PROGRAM + "book-next/", appointments.book_next, name="book-next"),
+    # Progress reports for the referring physician: the list, issuing one for a program, a signed one and its PDF.
+    path(PATIENT + "reports/", progress.report_list, name="progress_reports"),
+    path(PATIENT + "reports/new/<uuid:program_id>/", progress.report_new, name="progress_report_new"),
+    path(PATIENT + "reports/<uuid:report_id>/", progress.report_detail, name="progress_report"),
+    path(PATIENT + "reports/<uuid:report_id>/pdf/", progress.report_pdf, name="progress_report_pdf"),
     # Appointments: the clinic's days by machine, a free slot booked, and what happens at the desk.
     path(CLINIC + "day/", appointments.clinic_day, name="clinic-day"),
     path(CLINIC + "week/", appointments.clinic_week, name="clinic-week"),

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.audit import events
 from apps.clinics.access import access_clinic, clinics_for_user
+from apps.outcomes.progress import reports_due
 from apps.patients.models import Patient
 from apps.patients.selectors import patient_get
 from apps.programs.models import MOVE_LABELS, TrainingSession, moves_from
@@ -191,6 +192,7 @@ def chart(request: HttpRequest, patient_id: Any) -> HttpResponse:
         "programs": programs_with_moves(data, can, attendance),
         "attendance": attendance,
         "book_next": book_next_panel(request, data, can),
+        "reports_due": reports_due(data.programs, timezone.now()),  # the banner; one query
         "age": patient.age_on(timezone.localdate(timezone=patient.clinic.tzinfo)),
         # The latest reminders (one query, bounded): the full history is in the admin.
         "reminder_history": list(reminder_history(patient=patient)[:REMINDERS_SHOWN]),

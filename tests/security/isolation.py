@@ -32,6 +32,7 @@ PATIENT, PROGRAM, TEST, RESPONSE, SESSION, FLAG, SCREEN, REMINDER = (
 AUTHENTICATOR = "authenticator"
 CALENDAR = "calendar"
 APPOINTMENT = "appointment"
+REPORT = "report"  # a signed progress report
 CLINIC, ORGANIZATION, MACHINE, MEMBERSHIP, STAFF, PARTNER, TOKEN, EVENT, ORG_ADMIN = (
     "clinic",
     "organization",
@@ -192,6 +193,10 @@ URLS: dict[str, object] = {
     "web:session_new": Target({"patient_id": PATIENT, "program_id": PROGRAM}),
     "web:session_proposal": Target({"patient_id": PATIENT, "program_id": PROGRAM}),
     "web:book-next": Target({"patient_id": PATIENT, "program_id": PROGRAM}),
+    "web:progress_reports": Target({"patient_id": PATIENT}),
+    "web:progress_report_new": Target({"patient_id": PATIENT, "program_id": PROGRAM}),
+    "web:progress_report": Target({"patient_id": PATIENT, "report_id": REPORT}),
+    "web:progress_report_pdf": Target({"patient_id": PATIENT, "report_id": REPORT}),
     "web:clinic-day": Target({"clinic_id": CLINIC}),
     "web:clinic-week": Target({"clinic_id": CLINIC}),
     "web:slot-book": Target({"clinic_id": CLINIC}),

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.clinics.models import Membership, OrganizationAdmin
+from apps.outcomes.models import ProgressReport
 from apps.partners.models import Partner, PartnerToken
 from apps.patients.models import RedFlagScreen
 from apps.programs.models import Flag, FlagKind, TrainingSession
@@ -130,6 +131,21 @@ def build_rows(code: str, clinic, organization) -> Rows:
         booked_via=BookedVia.STAFF,
         early_reason=f"Erl{word}",
     )
+    report = ProgressReport.objects.create(
+        patient=patient,
+        program=program,
+        clinic=clinic,
+        organization=organization,
+        period_start=now - timedelta(days=30),
+        period_end=now,
+        sessions_completed=0,
+        content={"patient": {"name": f"Fam{word}, Giv{word}"}},
+        note=f"Rpt{word}",
+        signed_by=staff,
+        signed_by_name=f"Stf{word}",
+        signed_by_role="Physical therapist",
+        signed_at=now,
+    )
     rows = {
         isolation.CLINIC: clinic,
         isolation.ORGANIZATION: organization,
@@ -150,6 +166,7 @@ def build_rows(code: str, clinic, organization) -> Rows:
         isolation.AUTHENTICATOR: authenticator,
         isolation.CALENDAR: calendar,
         isolation.APPOINTMENT: appointment,
+        isolation.REPORT: report,
     }
     markers = (
         f"Giv{word}",
@@ -161,6 +178,7 @@ def build_rows(code: str, clinic, organization) -> Rows:
         f"Why{word}",
         f"Hol{word}",
         f"Erl{word}",
+        f"Rpt{word}",
     )
     return Rows(code, rows, markers)
 

@@ -132,4 +132,6 @@ def test_the_board_reads_with_the_same_number_of_queries_at_any_size(signed_in, 
     add(2)
     small = board_queries(client)
     add(20)
-    assert board_queries(client) == small <= 26  # session, user, roles, savepoints, 14 reads, the audit INSERT
+    # Session, user, roles, savepoints, 15 reads, the audit INSERT. The 15th read is the progress reports
+    # section: its rows and its count in one query (the count is a window over the same rows).
+    assert board_queries(client) == small <= 27
