@@ -138,4 +138,10 @@ FHIR_TYPES: tuple[FhirType, ...] = (
         repeatable=frozenset({"_lastUpdated", "start"}),
     ),
     FhirType("Schedule", read=appointments.read_schedule, listing=appointments.schedules, search_params=("actor",)),
+    FhirType(
+        "DiagnosticReport",
+        read=reads.read_diagnostic_report,
+        search=(Source(reads.progress_reports, "signed_at", each(mapping.diagnostic_report_resource)),),
+        search_params=PATIENT_SEARCH,
+    ),
 )

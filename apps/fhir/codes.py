@@ -30,6 +30,9 @@ NDI_PANEL = "82226-2"
 NDI_PANEL_DISPLAY = "Neck Disability Index [NDI]"
 NDI_TOTAL = "82237-9"
 NDI_TOTAL_DISPLAY = "Total score [NDI]"
+PROGRESS_NOTE = "11506-3"  # the physician's progress report (DiagnosticReport.code)
+PROGRESS_NOTE_DISPLAY = "Progress note"
+DIAGNOSTIC_SERVICE_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"
 
 # --- Observation categories ----------------------------------------------------------------------
 CATEGORY_EXAM = "exam"
@@ -69,6 +72,8 @@ SESSION_STATUS_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/session-status"  #
 CARE_PLAN_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/care-plan"  # Encounter: valueReference CarePlan
 # Appointment: valueReference Schedule (the machine), kept after cancellation, when no Slot is held.
 SCHEDULE_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/machine-schedule"
+# DiagnosticReport (a progress report): valueReference DiagnosticReport, the earlier report it supersedes.
+SUPERSEDES_EXTENSION = f"{LOCAL_BASE}/StructureDefinition/supersedes"
 
 
 def mrn_system(organization_slug: str) -> str:

@@ -7,7 +7,8 @@ StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so `Observation
 whichever table holds the id; a score Observation and its QuestionnaireResponse share one id.
 
 Rows to prefetch in lists: Patient → organization; StrengthTest → points; TrainingSession →
-clinic, program. Appointment and Slot read their row alone; Schedule is a Machine.
+clinic, program. Appointment and Slot read their row alone; Schedule is a Machine; DiagnosticReport is a
+signed progress report (its PDF stored with it).
 """
 
 from apps.fhir.resources.administrative import location_resource, organization_resource, patient_resource
@@ -20,6 +21,7 @@ from apps.fhir.resources.clinical import (
     strength_observation,
 )
 from apps.fhir.resources.infrastructure import capability_statement, operation_outcome, searchset_bundle
+from apps.fhir.resources.reports import diagnostic_report_resource
 from apps.fhir.resources.scheduling import appointment_resource, schedule_resource, slot_resource
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "appointment_resource",
     "capability_statement",
     "care_plan_resource",
+    "diagnostic_report_resource",
     "encounter_resource",
     "location_resource",
     "operation_outcome",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import Http404
 
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
@@ -13,6 +13,7 @@ from apps.clinics.access import clinics_for_user, visible_clinic_ids
 from apps.clinics.models import Organization
 from apps.fhir import mapping
 from apps.fhir.mapping import Json
+from apps.outcomes.models import ProgressReport
 from apps.patients.selectors import patient_list
 from apps.programs.models import Program, TrainingSession
 
@@ -104,3 +105,13 @@ def read_care_plan(user: Any, pk: str) -> tuple[Json, Model]:
 def read_encounter(user: Any, pk: str) -> tuple[Json, Model]:
     session = one(sessions(user), as_uuid(pk))
     return mapping.encounter_resource(session), session
+
+
+def progress_reports(user: Any) -> QuerySet:
+    """Signed progress reports (DiagnosticReport); a report never changes, so it was last updated when signed."""
+    return records(ProgressReport, user).annotate(updated_at=F("signed_at"))
+
+
+def read_diagnostic_report(user: Any, pk: str) -> tuple[Json, Model]:
+    report = one(progress_reports(user), as_uuid(pk))
+    return mapping.diagnostic_report_resource(report), report

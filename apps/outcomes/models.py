@@ -157,6 +157,9 @@ class ProgressReport(models.Model):
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
+    pdf = models.BinaryField(
+        null=True, editable=False, help_text="The PDF as signed (none when it could not be made at signing)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = patient_record_manager(ProgressReportQuerySet)

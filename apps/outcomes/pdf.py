@@ -72,3 +72,20 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     """The template rendered with Django's engine, as a PDF (print media: the page's print styles apply)."""
     return html_to_pdf(render_to_string(template_name, context))
+
+
+REPORT_DOCUMENT = "web/progress/document.html"  # the report page's own markup (_report.html), as a document
+
+
+def report_document(report: Any) -> bytes:
+    """A progress report's PDF, from its snapshot, on the clock of the patient's clinic."""
+    from django.utils import timezone
+
+    patient = report.patient
+    with timezone.override(patient.clinic.tzinfo):
+        return render_pdf(REPORT_DOCUMENT, {"report": report, "content": report.content, "patient": patient})
+
+
+def stored_or_rendered(report: Any) -> bytes:
+    """The PDF stored at signing; made now (from the same snapshot) for a report signed without one."""
+    return bytes(report.pdf) if report.pdf else report_document(report)

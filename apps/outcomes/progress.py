@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.aggregates import Count
@@ -30,13 +33,14 @@ from apps.clinics.access import ORGANIZATION_ADMIN, roles_by_clinic
 from apps.clinics.localtime import localise
 from apps.clinics.models import Role
 from apps.clinics.permissions import is_clinician
-from apps.outcomes import progress_rules
+from apps.outcomes import pdf, progress_rules
 from apps.outcomes.models import ProgressReport
 from apps.outcomes.progress_content import report_content
 from apps.patients.models import Patient
 from apps.patients.selectors import access_patient
 from apps.programs.models import Program, ProgramStatus
 
+logger = logging.getLogger(__name__)
 RUNNING = (ProgramStatus.ACTIVE, ProgramStatus.ON_HOLD, ProgramStatus.LAPSED)
 ENDED = (ProgramStatus.COMPLETED, ProgramStatus.DISCHARGED)
 # The board lists an outstanding discharge report for this long after the end; the chart banner
@@ -216,9 +220,21 @@ def progress_report_issue(*, actor: Any, program: Program, note: str, now: datet
         signed_at=now,
         supersedes=previous,
     )
+    # The figures as they will read back from the database, then the PDF of exactly those: the
+    # document signed is stored with them and never made again.
+    report.content = json.loads(json.dumps(report.content, cls=DjangoJSONEncoder))
+    report.pdf = _signed_pdf(report)
     report.save()
     events.record(action=events.Action.CREATE, obj=report, actor=actor)
     return report
+
+
+def _signed_pdf(report: ProgressReport) -> bytes | None:
+    try:
+        return pdf.report_document(report)
+    except OSError:  # WeasyPrint without Pango: the report is signed, its PDF made when first asked for
+        logger.warning("progress report %s signed without its PDF: the PDF libraries are missing", report.pk)
+        return None
 
 
 # --- Reading -------------------------------------------------------------------------------------

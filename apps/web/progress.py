@@ -29,8 +29,6 @@ from apps.programs.models import Program
 from apps.web.forms import ServiceForm
 from apps.web.pages import current_clinic, render_page, staff_page
 
-DOCUMENT = "web/progress/document.html"
-
 
 class IssueReportForm(ServiceForm):
     note = forms.CharField(
@@ -105,12 +103,10 @@ def report_detail(request: HttpRequest, patient_id: Any, report_id: Any) -> Http
 @staff_page
 @transaction.atomic
 def report_pdf(request: HttpRequest, patient_id: Any, report_id: Any) -> HttpResponse:
-    """The signed report as a PDF, from the page's own markup and print stylesheet."""
+    """The signed report's PDF, as it was made at signing from the page's own markup and print stylesheet."""
     patient = patient_get(user=request.user, patient_id=patient_id)
     report = progress.report_get(user=request.user, patient=patient, report_id=report_id)
-    with timezone.override(patient.clinic.tzinfo):
-        document = pdf.render_pdf(DOCUMENT, {"report": report, "content": report.content, "patient": patient})
-    response = HttpResponse(document, content_type="application/pdf")
+    response = HttpResponse(pdf.stored_or_rendered(report), content_type="application/pdf")
     name = f"progress-report-{re.sub(r'[^A-Za-z0-9-]', '-', patient.mrn)}-{report.signed_at:%Y%m%d}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"

@@ -169,6 +169,8 @@ URLS: dict[str, object] = {
     "fhir:Slot-read": Target({"resource_id": APPOINTMENT}),
     "fhir:Schedule-search-type": Listing(("?actor=Location/{clinic}", "?_id={machine}")),
     "fhir:Schedule-read": Target({"resource_id": MACHINE}),
+    "fhir:DiagnosticReport-search-type": Listing(FHIR_SEARCH),
+    "fhir:DiagnosticReport-read": Target({"resource_id": REPORT}),
     "fhir:not-found": Public("the OperationOutcome for unknown FHIR paths"),
     # Reminder emails
     "reminders:unsubscribe": Public("a signed one-click link: holding it is the authorisation, by design"),

@@ -145,6 +145,7 @@ def build_rows(code: str, clinic, organization) -> Rows:
         signed_by_name=f"Stf{word}",
         signed_by_role="Physical therapist",
         signed_at=now,
+        pdf=f"%PDF-1.7 Pdf{word}".encode(),  # stored, so a FHIR read need not make one
     )
     rows = {
         isolation.CLINIC: clinic,
