@@ -277,7 +277,9 @@ def test_canary_no_identifying_or_clinical_field_reaches_the_email_except_the_fi
     everything = "\n".join([headers, *bodies, received.mail_from]).lower()
     for marker in [*markers.values(), "STATUSCANARYQX", "PROPOSALCANARYQX", "SESSIONCANARYQX", *identifiers]:
         assert marker.lower() not in everything, marker
+    # The email's clock times (the due time, "21:47") are not figures: a sweep at hh:47 once read as the reps.
+    untimed = [re.sub(r"\b\d{1,2}:\d{2}\b", " ", body) for body in bodies]
     for number in ["777", "778", "779", "199", "123.4", "1961", "47", "100"]:
-        assert not any(re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", body) for body in bodies), number
+        assert not any(re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", body) for body in untimed), number
     assert "Firstcanaryqx" in received.text()
     assert received.rcpt_tos == ("mailcanaryqx@example.test",)
