@@ -93,6 +93,7 @@ class Dataset:
     anchor: datetime  # the generated histories end here (UTC); it is the reminder sweep's `now`
     counts: dict[str, int]  # rows per table, as generated
     seconds: float  # how long the generation took
+    version: int = 1  # bench.scale.VERSION of the generator that made it (1: before the version was kept)
 
 
 def dataset(url: str | None = None) -> Dataset:

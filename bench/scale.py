@@ -10,9 +10,13 @@ cervical machines; every patient has a program, and with it the history a clinic
   within the last two years;
 - training sessions at 2 a week (the same two weekdays, 3 then 4 days apart; the load rising 2 % a session),
   about 22 per patient: 100,000 patients make about 2.2 million;
-- strength tests (the baseline, and a retest at session 12) with a point per test angle;
-  ODI or NDI every 14 days of a program; a red-flag screen per patient, a few positive and unreviewed;
-  open pain flares and load-rise flags;
+- strength tests (the baseline, a retest at session 12 and, for completed programs, a discharge retest
+  3 days after the last session) with a point per test angle; ODI or NDI every 14 days of a program, and
+  a pain NRS with the first and the last of them; a red-flag screen per patient, a few positive and
+  unreviewed; open pain flares and load-rise flags;
+- the outcome facts of every program and their strength curve points (one per retest), as
+  `apps.outcomes.facts` computes them from those records at the anchor: derived in SQL from the same
+  numbers the records were made of (a Python rebuild over a million programs would take hours);
 - reminders: the session reminders of the last four weeks (sent, or cancelled for want of consent), and
   every reminder the sweep would make at the anchor, so a sweep at the anchor finds nothing new;
 - the audit trail: one event per session, test and questionnaire recorded and per reminder the sweep
@@ -21,8 +25,8 @@ cervical machines; every patient has a program, and with it the history a clinic
 Everything is a function of the row's number and the seed (PostgreSQL's `hashint8extended`), UUIDs
 included, so a seed and a size give the same rows on any machine; times are relative to the anchor,
 the latest noon in Zurich that has passed, which is when the data's story ends. A database holding this
-seed and size anchored at the latest noon is kept as it is; one holding other data is refused, or with
-`--force` dropped and remade.
+seed and size anchored at the latest noon, made by this VERSION of the generator, is kept as it is; one
+holding other data is refused, or with `--force` dropped and remade.
 """
 
 # The SQL below is composed from this module's constants and helpers only; values travel as parameters.
@@ -40,6 +44,9 @@ from zoneinfo import ZoneInfo
 
 from bench.common import DATASET_TABLE, Dataset, arguments, database_url, setup_django
 
+# Bumped whenever the generator makes different rows: a dataset of an older version is remade (`main`).
+# 2: outcome facts and curve points, a discharge retest, pain NRS, ODI scores as % (as the services store them).
+VERSION = 2
 ZONE = ZoneInfo("Europe/Zurich")  # the board clinic's zone: the anchor is its latest noon
 ZONES = ["Europe/Zurich", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles"]
 STAFF = {"physician": "md", "physical_therapist": "pt", "exercise_physiologist": "ep", "clinic_admin": "admin"}
@@ -56,6 +63,8 @@ TABLES = (
     "programs_flag",
     "reminders_reminder",
     "audit_event",
+    "outcomes_outcomefact",
+    "outcomes_outcomecurvepoint",
 )
 
 
@@ -213,34 +222,78 @@ SELECT {uid("s", "p.i", "p.k", "s")}, p.id, p.patient_id, p.clinic_id, p.machine
 FROM scale_plan p CROSS JOIN LATERAL generate_series(0, p.n - 1) AS s
 """
 
-# Tests: the baseline the day before the first session, a retest the day before session 12 (t = 0, 1).
+# Tests: the baseline the day before the first session, a retest the day before session 12 (t = 0, 1),
+# and a completed program's discharge retest 3 days after its 24th and last session (t = 2).
+LAST_TEST = "((p.n - 1) / 12 + CASE WHEN p.status = 'completed' THEN 1 ELSE 0 END)"
+ANGLES = (
+    "CASE WHEN p.region = 'lumbar' THEN ARRAY[72, 60, 48, 36, 24, 12, 0]"
+    " ELSE ARRAY[126, 108, 90, 72, 54, 36, 18, 0] END"
+)
+ANGLE_STEP = "CASE WHEN p.region = 'lumbar' THEN 12 ELSE 18 END"
+
+
+def peak(test: str) -> str:
+    """SQL for the peak torque (machine unit) of test number `test` of a program: 15 % more each retest."""
+    return f"round(2.2 * p.start_load * (1 + 0.15 * {test}))"
+
+
+def torque_nm(test: str, angle: str) -> str:
+    """SQL for a test point's torque in N·m, as stored (the torque rises linearly with the angle)."""
+    return f"round({peak(test)} * (0.5 + 0.5 * {angle} / p.rom_max) * p.to_nm, 2)"
+
+
+def strength_index(test: str) -> str:
+    """SQL for the strength index (trapezoids of N·m over the angles, equally spaced) of test `test`."""
+    every = f"(SELECT sum({torque_nm(test, 'a')}) FROM unnest({ANGLES}) AS a)"
+    return f"(({every} - ({torque_nm(test, '0')} + {torque_nm(test, 'p.rom_max')}) / 2) * {ANGLE_STEP})"
+
+
 TESTS = f"""
 INSERT INTO assessments_strengthtest (id, patient_id, clinic_id, machine_id, recorded_by_id, region, performed_at,
     is_familiarization, rom_min_deg, rom_max_deg, pain_before, pain_after, peak_torque_nm, strength_index_nm_deg,
     created_at, updated_at)
 SELECT {uid("t", "p.i", "p.k", "t")}, p.patient_id, p.clinic_id, p.machine_id, p.staff_id, p.region, x.at,
     false, 0, p.rom_max, 3, 3, round(x.peak * p.to_nm, 2), round(0.75 * x.peak * p.to_nm * p.rom_max, 2), x.at, x.at
-FROM scale_plan p CROSS JOIN LATERAL generate_series(0, (p.n - 1) / 12) AS t
-CROSS JOIN LATERAL (SELECT p.started_at + make_interval(days => 7 * ((12 * t) / 2) - 1) AS at,
-    round(2.2 * p.start_load * (1 + 0.15 * t)) AS peak) x
+FROM scale_plan p CROSS JOIN LATERAL generate_series(0, {LAST_TEST}) AS t
+CROSS JOIN LATERAL (SELECT p.started_at + make_interval(days => CASE WHEN t = 2 THEN 7 * 11 + 3 + 3
+        ELSE 7 * ((12 * t) / 2) - 1 END) AS at,
+    {peak("t")} AS peak) x
 """
 POINTS = f"""
 INSERT INTO assessments_strengthtestpoint (test_id, angle_deg, torque, unit, torque_nm)
 SELECT {uid("t", "p.i", "p.k", "t")}, a.angle, round(x.peak * (0.5 + 0.5 * a.angle / p.rom_max), 1), p.unit,
     round(x.peak * (0.5 + 0.5 * a.angle / p.rom_max) * p.to_nm, 2)
-FROM scale_plan p CROSS JOIN LATERAL generate_series(0, (p.n - 1) / 12) AS t
-CROSS JOIN LATERAL (SELECT round(2.2 * p.start_load * (1 + 0.15 * t)) AS peak) x
-CROSS JOIN LATERAL unnest(CASE WHEN p.region = 'lumbar' THEN ARRAY[72, 60, 48, 36, 24, 12, 0]
-    ELSE ARRAY[126, 108, 90, 72, 54, 36, 18, 0] END) AS a(angle)
+FROM scale_plan p CROSS JOIN LATERAL generate_series(0, {LAST_TEST}) AS t
+CROSS JOIN LATERAL (SELECT {peak("t")} AS peak) x
+CROSS JOIN LATERAL unnest({ANGLES}) AS a(angle)
 """
 
 ITEM_ROW = "p.i::bigint * 4096 + p.k * 2048 + q * 16 + item"  # one number per questionnaire item of the network
-# ODI (lumbar) or NDI (cervical) every 14 days of a program, ten items easing as the weeks pass.
+
+
+def section_sum(q: str) -> str:
+    """SQL for the sum of the ten section scores (0-50) of a program's questionnaire number `q`."""
+    row = ITEM_ROW.replace("q * 16", f"({q}) * 16")
+    return (
+        f"(SELECT sum(least(5, greatest(0, greatest(0, 4 - ({q}) / 2) + floor({rnd(row, 40)} * 3)::int - 1)))::int"
+        " FROM generate_series(1, 10) AS item)"
+    )
+
+
+def pain(q: str) -> str:
+    """SQL for the pain NRS (0-10) given with questionnaire number `q`: easing with the ODI/NDI."""
+    row = f"p.i::bigint * 64 + p.k * 32 + ({q})"
+    return f"least(10, greatest(0, 2 * greatest(0, 4 - ({q}) / 2) - 1 + floor({rnd(row, 41)} * 4)::int))"
+
+
+# ODI (lumbar) or NDI (cervical) every 14 days of a program, ten items easing as the weeks pass. The
+# score is the ODI % (twice the section sum) or the NDI's raw sum, as the services store them.
 QUESTIONNAIRES = f"""
 INSERT INTO assessments_questionnaireresponse (id, patient_id, clinic_id, recorded_by_id, instrument, completed_at,
     answers, score, percent, band, answered, created_at, updated_at)
 SELECT {uid("q", "p.i", "p.k", "q")}, p.patient_id, p.clinic_id, p.staff_id,
-    CASE WHEN p.region = 'lumbar' THEN 'odi' ELSE 'ndi' END, x.at, to_jsonb(a.items), a.score, a.score * 2,
+    CASE WHEN p.region = 'lumbar' THEN 'odi' ELSE 'ndi' END, x.at, to_jsonb(a.items),
+    CASE WHEN p.region = 'lumbar' THEN a.score * 2 ELSE a.score END, a.score * 2,
     CASE WHEN p.region = 'lumbar' THEN CASE WHEN a.score * 2 <= 20 THEN 'minimal' WHEN a.score * 2 <= 40 THEN 'moderate'
             WHEN a.score * 2 <= 60 THEN 'severe' WHEN a.score * 2 <= 80 THEN 'crippled' ELSE 'bed_bound' END
          ELSE CASE WHEN a.score <= 4 THEN 'none' WHEN a.score <= 14 THEN 'mild' WHEN a.score <= 24 THEN 'moderate'
@@ -252,6 +305,75 @@ CROSS JOIN LATERAL (SELECT p.started_at + make_interval(days => 14 * q, mins => 
 CROSS JOIN LATERAL (SELECT array_agg(v) AS items, sum(v)::int AS score FROM (
     SELECT least(5, greatest(0, x.level + floor({rnd(ITEM_ROW, 40)} * 3)::int - 1)) AS v
     FROM generate_series(1, 10) AS item) v) a
+"""
+# A pain NRS with the program's first questionnaire and with its last (when it has more than one), 5
+# minutes after it.
+PAIN_RATINGS = f"""
+INSERT INTO assessments_questionnaireresponse (id, patient_id, clinic_id, recorded_by_id, instrument, completed_at,
+    answers, score, percent, band, answered, created_at, updated_at)
+SELECT {uid("n", "p.i", "p.k", "q")}, p.patient_id, p.clinic_id, p.staff_id, 'pain_nrs', x.at,
+    jsonb_build_array(x.rating), x.rating, x.rating * 10, '', 1, x.at, x.at
+FROM scale_plan p CROSS JOIN LATERAL (SELECT DISTINCT unnest(ARRAY[0, {FORTNIGHTS}]) AS q) qs
+CROSS JOIN LATERAL (SELECT p.started_at + make_interval(days => 14 * qs.q, mins => -40) AS at,
+    {pain("qs.q")} AS rating) x
+"""
+
+# --- The outcome facts, as apps.outcomes.facts and rules compute them from the records above at the anchor.
+# The records are functions of the plan, so the facts are computed from the same functions, not read back.
+COMPLETED_BEFORE = (
+    "(SELECT count(*) FROM generate_series(0, 12 * {t} - 1) AS s WHERE " + rnd(SESSION_ROW, 31) + " >= 0.02)"
+)
+WEEKS_TO = "greatest(0, extract(epoch FROM {end} - p.started_at)) / 604800"  # rules.weeks_between
+FACTS = f"""
+INSERT INTO outcomes_outcomefact (program_id, patient_id, clinic_id, organization_id, region, program_status,
+    outcome_status, age_band, sex, started_at, ended_at, strength_baseline, strength_latest, strength_change_pct,
+    prom_instrument, prom_baseline, prom_latest, prom_change, prom_important, nrs_baseline, nrs_latest,
+    nrs_change, nrs_important, sessions_completed, sessions_prescribed, adherence_pct, weeks_in_program,
+    sessions_per_week_done, dropout_week, as_of)
+SELECT p.id, p.patient_id, p.clinic_id, %(organization)s, p.region, p.status,
+    CASE p.status WHEN 'completed' THEN 'completed' WHEN 'lapsed' THEN 'dropped_out' ELSE 'in_progress' END,
+    CASE WHEN y.age >= 90 THEN '90+' ELSE (y.age - y.age %% 5) || '-' || (y.age - y.age %% 5 + 4) END,
+    pa.sex, p.started_at, CASE WHEN p.status = 'completed' THEN p.last_at END,
+    st.base, st.latest, round((st.latest - st.base) / st.base * 100, 1),
+    CASE WHEN p.region = 'lumbar' THEN 'odi' ELSE 'ndi' END,
+    pr.base, pr.latest, pr.base - pr.latest,
+    CASE WHEN pr.latest IS NOT NULL THEN CASE WHEN p.region = 'lumbar'
+        THEN pr.base - pr.latest >= 10 OR (pr.base > 0 AND (pr.base - pr.latest) * 100 >= 30 * pr.base)
+        ELSE pr.base - pr.latest >= 5 END END,
+    pr.nrs_base, pr.nrs_latest, pr.nrs_base - pr.nrs_latest,
+    CASE WHEN pr.nrs_latest IS NOT NULL THEN pr.nrs_base - pr.nrs_latest >= 2
+        OR (pr.nrs_base > 0 AND (pr.nrs_base - pr.nrs_latest) * 100 >= 30 * pr.nrs_base) END,
+    p.n, w.prescribed, round(p.n * 100.0 / w.prescribed, 1), trunc(w.weeks, 1),
+    round(p.n / greatest(w.weeks, 1), 2),
+    CASE WHEN p.status = 'lapsed' THEN floor({WEEKS_TO.format(end="p.last_at")})::int + 1 END,
+    %(anchor)s
+FROM scale_plan p JOIN patients_patient pa ON pa.id = p.patient_id
+CROSS JOIN LATERAL (SELECT (p.started_at AT TIME ZONE 'UTC')::date AS day) d
+CROSS JOIN LATERAL (SELECT (extract(year FROM d.day) - extract(year FROM pa.birth_date)
+    - CASE WHEN (extract(month FROM d.day), extract(day FROM d.day))
+        < (extract(month FROM pa.birth_date), extract(day FROM pa.birth_date)) THEN 1 ELSE 0 END)::int AS age) y
+CROSS JOIN LATERAL (SELECT {
+    WEEKS_TO.format(
+        end="CASE p.status WHEN 'completed' THEN p.last_at "
+        "WHEN 'lapsed' THEN least(p.last_at + interval '14 days', %(anchor)s) ELSE %(anchor)s END"
+    )
+} AS weeks) w0
+CROSS JOIN LATERAL (SELECT w0.weeks, greatest(1, least(floor(2 * w0.weeks)::int, 24)) AS prescribed) w
+CROSS JOIN LATERAL (SELECT {strength_index("0")} AS base,
+    CASE WHEN {LAST_TEST} > 0 THEN {strength_index(LAST_TEST)} END AS latest) st
+CROSS JOIN LATERAL (SELECT {FORTNIGHTS} AS f) f
+CROSS JOIN LATERAL (SELECT
+    {section_sum("0")} * CASE WHEN p.region = 'lumbar' THEN 2 ELSE 1 END AS base,
+    CASE WHEN f.f > 0 THEN {section_sum("f.f")} * CASE WHEN p.region = 'lumbar' THEN 2 ELSE 1 END END AS latest,
+    {pain("0")} AS nrs_base, CASE WHEN f.f > 0 THEN {pain("f.f")} END AS nrs_latest) pr
+"""
+# A curve point per retest: the sessions completed before it (those not stopped early), its index change.
+CURVE = f"""
+INSERT INTO outcomes_outcomecurvepoint (program_id, session_number, change_pct)
+SELECT p.id, {COMPLETED_BEFORE.format(t="t")}, round(({strength_index("t")} - st.base) / st.base * 100, 1)
+FROM scale_plan p CROSS JOIN LATERAL (SELECT {strength_index("0")} AS base) st
+CROSS JOIN LATERAL generate_series(1, {LAST_TEST}) AS t
+ORDER BY p.id, t
 """
 
 SCREENS = f"""
@@ -403,6 +525,9 @@ def generate(patients: int, *, seed: int = 1, per_clinic: int = 10_000, log: Any
             ("programs", PROGRAMS),
             ("sessions", SESSIONS),
             ("questionnaires", QUESTIONNAIRES),
+            ("pain ratings", PAIN_RATINGS),
+            ("outcome facts", FACTS),
+            ("outcome curve points", CURVE),
             ("red-flag screens", SCREENS),
             ("flags", FLAGS),
             ("reminders (4 weeks)", REMINDERS),
@@ -444,6 +569,7 @@ def generate(patients: int, *, seed: int = 1, per_clinic: int = 10_000, log: Any
         anchor=anchor,
         counts=counts,
         seconds=round(time.perf_counter() - started, 1),
+        version=VERSION,
     )
     facts = {**made.__dict__, "anchor": anchor.isoformat()}
     with connection.cursor() as cursor:
@@ -467,9 +593,17 @@ def main(argv: list[str] | None = None) -> int:
     url = database_url()
     made = existing(url)
     # Kept while its story ends at the latest noon: the board and the sweep read it against the clock.
-    current = made is not None and (made.seed, made.patients, made.anchor) == (args.seed, args.patients, anchor_now())
+    current = made is not None and (made.seed, made.patients, made.anchor, made.version) == (
+        args.seed,
+        args.patients,
+        anchor_now(),
+        VERSION,
+    )
     if current:
-        print(f"kept: {made.patients:,} patients (seed {made.seed}), anchored at {made.anchor:%Y-%m-%d %H:%M} UTC")
+        print(
+            f"kept: {made.patients:,} patients (seed {made.seed}, version {made.version}), "
+            f"anchored at {made.anchor:%Y-%m-%d %H:%M} UTC"
+        )
         return 0
     if made is not None or _has_patients(url):
         if not args.force:
