@@ -104,9 +104,9 @@ def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network):
     write = outcomes_report.measure_write(2)
     assert {figures["n"] for figures in write["figures"].values()} == {2}
     # The facts followed the sessions recorded with the receivers connected, not the others (warm-up included),
-    # and the session-only prototype wrote what the full refresh would.
-    assert write["facts_sessions"] == {"with facts": 3, "without facts": 0, "session-only update": 3}
-    assert write["session_only_equals_full_refresh"]
+    # and what they kept is what a full refresh computes.
+    assert write["facts_sessions"] == {"with facts": 3, "without facts": 0}
+    assert write["facts_equal_rebuild"]
     results = outcomes_report._results(network, reports, records, write)
-    assert [row["label"] for row in results["table"]][-2] == "session record, with facts"
-    assert len(results["table"]) == 8
+    assert [row["label"] for row in results["table"]][-1] == "session record, with facts"
+    assert len(results["table"]) == 7

@@ -4,17 +4,20 @@
 `rules.program_outcome` and writes the facts row and its curve points. It runs inside the
 transaction that changed the program, with the program row locked (every writer of a program
 locks it first: apps.programs.services), so two writers of one program never race on its facts.
-`facts_rebuild` computes the same rows from scratch; a test holds the two paths equal.
+`fact_after_session` is the common write's short cut: a session moves only the program row's
+figures, unless a retest follows it (its sessions-before count moves). `facts_rebuild` computes the
+same rows from scratch; a test holds the paths equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
@@ -83,9 +86,10 @@ def _responses(program: Program, patient: Patient) -> tuple[list[rules.Response]
     return prom, nrs
 
 
-def program_record(program: Program, patient: Patient) -> rules.ProgramRecord:
-    baseline, retests = _tests(program, patient)
-    prom, nrs = _responses(program, patient)
+def program_record(program: Program, patient: Patient | None = None) -> rules.ProgramRecord:
+    """The rules' view of the program; without `patient`, of the program row alone (no tests or questionnaires)."""
+    baseline, retests = _tests(program, patient) if patient else (None, [])
+    prom, nrs = _responses(program, patient) if patient else ([], [])
     return rules.ProgramRecord(
         status=program.status,
         region=program.region,
@@ -153,6 +157,28 @@ def fact_refresh(*, program: Program, now: datetime) -> OutcomeFact | None:
             for number, change in points
         )
     return fact
+
+
+ATTENDANCE = tuple(field.name for field in fields(rules.Attendance))
+
+
+def fact_after_session(*, program: Program, session: TrainingSession, now: datetime) -> None:
+    """The facts after `session` was recorded: one UPDATE of the program row's figures, without reading
+    a test or questionnaire, while the row's window is the program's and no test of the region follows
+    the session; otherwise (or with no row yet) the full refresh."""
+    if program.status in NOT_STARTED or program.started_at is None:
+        fact_refresh(program=program, now=now)
+        return
+    later_test = StrengthTest._base_manager.filter(
+        patient_id=program.patient_id, region=program.region, performed_at__gt=session.performed_at
+    )
+    row = OutcomeFact._base_manager.filter(
+        program_id=program.pk, started_at=program.started_at, ended_at=program.ended_at
+    ).exclude(Exists(later_test))
+    attended = rules.attendance(program_record(program), now)
+    figures = {name: getattr(attended, name) for name in ATTENDANCE}
+    if not row.update(program_status=program.status, as_of=now, **figures):
+        fact_refresh(program=program, now=now)
 
 
 def programs_of(patient_id: Any, region: str | None = None) -> Iterable[Program]:

@@ -12,13 +12,16 @@ from django.utils import timezone
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.assessments.signals import questionnaire_recorded, strength_test_recorded
 from apps.outcomes import facts
-from apps.programs.models import Program
+from apps.programs.models import Program, TrainingSession
 from apps.programs.signals import program_saved
 
 
 @receiver(program_saved, sender=Program, dispatch_uid="outcomes.program_saved")
-def _program_saved(*, program: Program, now: datetime, **kwargs: Any) -> None:
-    facts.fact_refresh(program=program, now=now)
+def _program_saved(*, program: Program, now: datetime, session: TrainingSession | None = None, **kwargs: Any) -> None:
+    if session is not None:  # the save records this session and nothing else
+        facts.fact_after_session(program=program, session=session, now=now)
+    else:
+        facts.fact_refresh(program=program, now=now)
 
 
 @receiver(strength_test_recorded, sender=StrengthTest, dispatch_uid="outcomes.after_test")

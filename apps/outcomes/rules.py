@@ -16,7 +16,7 @@ result as the program's facts row. The definitions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -176,19 +176,47 @@ def dropout_week(record: ProgramRecord) -> int | None:
     return int(weeks_between(record.started_at, last).to_integral_value(ROUND_FLOOR)) + 1
 
 
+@dataclass(frozen=True)
+class Attendance:
+    """The figures of the program row alone: what a session moves, without reading a test or questionnaire."""
+
+    outcome_status: str
+    sessions_completed: int
+    sessions_prescribed: int
+    adherence_pct: Decimal
+    weeks_in_program: Decimal
+    sessions_per_week_done: Decimal
+    dropout_week: int | None
+
+
+def attendance(record: ProgramRecord, now: datetime) -> Attendance:
+    """Status, sessions, adherence and weeks as of `now` (only `record`'s program-row values are read)."""
+    status = outcome_status(record.status)
+    weeks = weeks_between(record.started_at, program_end(record, now))
+    prescribed = prescribed_to_date(record.sessions_per_week, record.planned_weeks, weeks)
+    return Attendance(
+        outcome_status=status,
+        sessions_completed=record.completed_sessions,
+        sessions_prescribed=prescribed,
+        adherence_pct=adherence_pct(record.completed_sessions, prescribed),
+        weeks_in_program=weeks.quantize(ONE_DECIMAL, ROUND_FLOOR),
+        sessions_per_week_done=(Decimal(record.completed_sessions) / max(weeks, Decimal(1))).quantize(
+            Decimal("0.01"), ROUND_HALF_UP
+        ),
+        dropout_week=dropout_week(record),
+    )
+
+
 def program_outcome(record: ProgramRecord, now: datetime) -> Outcome:
     """The program's outcome as of `now` (only the time-dependent figures of a running program move with it)."""
-    status = outcome_status(record.status)
+    attended = attendance(record, now)
     if record.region not in PRIMARY_PROM:
         raise OutcomeArgumentError(f"Unknown region {record.region!r}: use lumbar or cervical.")
     instrument = PRIMARY_PROM[record.region]
-    weeks = weeks_between(record.started_at, program_end(record, now))
-    prescribed = prescribed_to_date(record.sessions_per_week, record.planned_weeks, weeks)
     strength_before, strength_after, strength_pct, curve = _strength(record)
     prom = _change(instrument, record.prom)
     nrs = _change(scoring.PAIN_NRS, record.nrs)
     return Outcome(
-        outcome_status=status,
         strength_baseline=strength_before,
         strength_latest=strength_after,
         strength_change_pct=strength_pct,
@@ -202,12 +230,5 @@ def program_outcome(record: ProgramRecord, now: datetime) -> Outcome:
         nrs_latest=nrs[1],
         nrs_change=nrs[2],
         nrs_important=nrs[3],
-        sessions_completed=record.completed_sessions,
-        sessions_prescribed=prescribed,
-        adherence_pct=adherence_pct(record.completed_sessions, prescribed),
-        weeks_in_program=weeks.quantize(ONE_DECIMAL, ROUND_FLOOR),
-        sessions_per_week_done=(Decimal(record.completed_sessions) / max(weeks, Decimal(1))).quantize(
-            Decimal("0.01"), ROUND_HALF_UP
-        ),
-        dropout_week=dropout_week(record),
+        **asdict(attended),
     )

@@ -68,9 +68,14 @@ def lock(program: Program) -> Program:
 
 
 def save_audited(
-    program: Program, actor: Any, action: str = events.Action.UPDATE, now: datetime | None = None
+    program: Program,
+    actor: Any,
+    action: str = events.Action.UPDATE,
+    now: datetime | None = None,
+    session: TrainingSession | None = None,
 ) -> Program:
-    signals.program_saved.send(sender=Program, program=program, actor=actor, now=now or timezone.now())
+    now = now or timezone.now()
+    signals.program_saved.send(sender=Program, program=program, actor=actor, now=now, session=session)
     program.save()
     events.record(action=action, obj=program, actor=actor)
     return program

@@ -360,6 +360,6 @@ def session_record(
     _insert_audited(session, actor)
     next_proposal = _propose(program, session, previous)
     _update_program(program, session, next_proposal, now)
-    save_audited(program, actor, now=now)
+    save_audited(program, actor, now=now, session=session)
     flags.flags_after_session(program=program, session=session, proposal=next_proposal, actor=actor)
     return session

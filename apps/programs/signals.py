@@ -11,5 +11,7 @@ from django.dispatch import Signal
 # program: the Program whose status just changed (not yet saved); actor: who; now: when.
 program_status_changed = Signal()
 # program: the Program about to be saved (every write of a program row: start, session, test, status,
-# lapse), locked by the writer; actor: who. Sent before the save and its audit event.
+# lapse), locked by the writer; actor: who; session: the TrainingSession the save records, when it
+# records one and changes nothing else (the start, end and baseline stay). Sent before the save and
+# its audit event.
 program_saved = Signal()
