@@ -175,6 +175,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
+    # Large networks' outcomes reports, counted ahead (apps.outcomes.rollups); used up to OUTCOMES_ROLLUP_MAX_AGE.
+    "outcomes-refresh-rollups": {
+        "task": "apps.outcomes.tasks.refresh_outcome_rollups",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
     # Reminder emails (apps.reminders): materialise due rows, recover lost claims, enqueue ids.
     # A tick not started within the minute is dropped; the next one does the same work.
     "reminders-sweep": {
@@ -183,6 +189,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 55},
     },
 }
+
+# --- Outcomes ---------------------------------------------------------------------------------
+# Networks of at least this many programs have their whole outcomes report counted ahead every 5
+# minutes (apps.outcomes.rollups); a rollup older than OUTCOMES_ROLLUP_MAX_AGE seconds is not used.
+OUTCOMES_ROLLUP_MIN_PROGRAMS = read_int("OUTCOMES_ROLLUP_MIN_PROGRAMS", 20_000, minimum=1, maximum=10**9)
+OUTCOMES_ROLLUP_MAX_AGE = read_int("OUTCOMES_ROLLUP_MAX_AGE", 900, minimum=60, maximum=24 * 3600)
 
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_URL = read_str("EMAIL_URL", "")

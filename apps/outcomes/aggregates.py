@@ -10,6 +10,7 @@ count is one pass of `GROUP BY GROUPING SETS`; elsewhere the same sets are a UNI
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -79,6 +80,7 @@ def _mask(columns: tuple[str, ...]) -> int:
 
 
 SET_OF_MASK = {_mask(columns): name for name, columns in SETS.items()}
+CELL_MASK = _mask(SETS["cell"])
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class ScatterPoint:
     instrument: str
 
 
-def _number(value: Any) -> Decimal:
+def to_decimal(value: Any) -> Decimal:
     # SQLite hands numeric columns back as float or int; their shortest repr is the stored decimal.
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
@@ -181,7 +183,7 @@ class Totals:
             value = record[SETS[name][-1]]
             if value is not None:
                 group = record[SETS[name][0]] if len(SETS[name]) == 2 else None
-                self.values[name, group].append((_number(value), counts["n"]))
+                self.values[name, group].append((to_decimal(value), counts["n"]))
 
     def _sum(self, key: str, clinic: int | None = None, band: str | None = None) -> int:
         return sum(
@@ -251,14 +253,19 @@ def _share(successes: int, n: int, group_n: int) -> Share:
     return stats.rate_or_too_few(successes, n)
 
 
-def grouped(facts: QuerySet[OutcomeFact]) -> Totals:
-    """One statement: the (clinic, band) cells' counts and the value counts of every figure."""
+def grouped_rows(facts: QuerySet[OutcomeFact]) -> list[tuple[Any, ...]]:
+    """One statement: the (clinic, band) cells' counts and the value counts of every figure, as rows of
+    (grouping mask, *COLUMNS, *CELL_COUNTS), the shape `Totals` reads and `rollups` stores."""
     inner, params = _inner_sql(facts)
     connection = connections[facts.db]
     sql, repeats = _grouping_sql(inner, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, params * repeats)
-        return Totals(cursor.fetchall())
+        return cursor.fetchall()
+
+
+def grouped(facts: QuerySet[OutcomeFact]) -> Totals:
+    return Totals(grouped_rows(facts))
 
 
 def hide_small(groups: list[Group]) -> list[Group]:
@@ -272,18 +279,26 @@ def hide_small(groups: list[Group]) -> list[Group]:
     ]
 
 
-def curve(facts: QuerySet[OutcomeFact]) -> list[CurveBin]:
-    """The strength-index change at retests, by sessions completed before them, in bins of CURVE_BIN."""
-    rows = (
+def curve_rows(facts: QuerySet[OutcomeFact]) -> list[tuple[int, Any, int]]:
+    """The retests' strength-index changes counted by (bin of CURVE_BIN sessions, change)."""
+    return list(
         OutcomeCurvePoint.objects.filter(program__in=facts.values("pk"), change_pct__isnull=False)
         .annotate(bin=F("session_number") / CURVE_BIN)
         .values_list("bin", "change_pct")
         .annotate(n=Count("pk"))
         .order_by()
     )
+
+
+def curve(facts: QuerySet[OutcomeFact]) -> list[CurveBin]:
+    return curve_bins(curve_rows(facts))
+
+
+def curve_bins(rows: Iterable[tuple[int, Any, int]]) -> list[CurveBin]:
+    """The strength-index change at retests, by sessions completed before them, in bins of CURVE_BIN."""
     bins: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
     for number, change, n in rows:
-        bins[int(number)].append((_number(change), n))
+        bins[int(number)].append((to_decimal(change), n))
     return [
         CurveBin(number * CURVE_BIN, _figure(counts, sum(n for _, n in counts)))
         for number, counts in sorted(bins.items())
@@ -300,4 +315,4 @@ def scatter(facts: QuerySet[OutcomeFact], paired: int) -> list[ScatterPoint]:
     if paired > SCATTER_MAX:
         both = both.filter(pk__lt=UUID(int=(1 << 128) * SCATTER_MAX // paired))
     rows = both.order_by("pk").values_list("strength_change_pct", "prom_change", "prom_instrument")[:SCATTER_MAX]
-    return [ScatterPoint(_number(strength), _number(prom), instrument) for strength, prom, instrument in rows]
+    return [ScatterPoint(to_decimal(strength), to_decimal(prom), instrument) for strength, prom, instrument in rows]

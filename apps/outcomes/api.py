@@ -114,6 +114,11 @@ class OutcomeReportOutput(serializers.Serializer):
         help_text=f"Fewer than {stats.MIN_GROUP} programs match: every figure is too few."
     )
     programs = serializers.IntegerField(required=False, help_text="Programs matching the filters.")
+    counted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the figures were counted: null when counted for this request; for a large network "
+        "reported whole (or by region), the time of its rollup, counted every 5 minutes.",
+    )
     headline = HeadlineOutput()
     by_clinic = GroupOutput(many=True)
     by_adherence = GroupOutput(many=True, help_text="Sessions a week done: under 1, 1-2, 2 or more.")
@@ -155,6 +160,7 @@ def report_data(report: Any) -> dict[str, Any]:
         "clinics": [{"id": clinic.pk, "name": clinic.name} for clinic in report.clinics],
         "too_few": not shown,
         **({"programs": head.n} if shown else {}),
+        "counted_at": report.counted_at.isoformat() if report.counted_at else None,
         "headline": {
             "strength_change_pct": figure(head.strength),
             **{f"{instrument}_change": figure(value) for instrument, value in head.prom.items()},

@@ -111,6 +111,69 @@ class OutcomeCurvePoint(models.Model):
         return f"{self.program_id} at session {self.session_number}: {self.change_pct} %"
 
 
+class OutcomeRollupState(models.Model):
+    """When an organization's rollup was made, and of which clinics (`apps.outcomes.rollups`)."""
+
+    organization = models.OneToOneField(
+        "clinics.Organization", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    refreshed_at = models.DateTimeField()
+    clinic_ids = models.JSONField(default=list, help_text="The clinics whose facts the rollup counts.")
+    programs = models.PositiveIntegerField(help_text="The programs it counts.")
+    seconds = models.FloatField(help_text="How long the refresh took.")
+
+    def __str__(self) -> str:
+        return f"Outcome rollup of organization {self.organization_id} at {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class OutcomeRollup(models.Model):
+    """A row of the report's grouping query over all of an organization's facts of one region:
+    (grouping mask, the grouped columns, the counts), as `aggregates.grouped_rows` returns it."""
+
+    organization = models.ForeignKey("clinics.Organization", on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=8, choices=Region.choices)
+    grouping = models.PositiveIntegerField(help_text="Which of aggregates.SETS the row counts (GROUPING's mask).")
+    clinic_id = models.IntegerField(null=True)
+    band = models.CharField(max_length=12, null=True)
+    prom_instrument = models.CharField(max_length=8, null=True)
+    strength_change_pct = _score()
+    prom_change = _score()
+    nrs_change = _score()
+    adherence_pct = _score()
+    sessions_completed = models.PositiveIntegerField(null=True)
+    dropout_week = models.PositiveSmallIntegerField(null=True)
+    n = models.PositiveIntegerField()
+    prom_known = models.PositiveIntegerField()
+    prom_yes = models.PositiveIntegerField()
+    nrs_known = models.PositiveIntegerField()
+    nrs_yes = models.PositiveIntegerField()
+    ended = models.PositiveIntegerField()
+    dropped = models.PositiveIntegerField()
+    paired = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "region"], name="outcome_rollup_org_idx")]
+
+    def __str__(self) -> str:
+        return f"Rollup row {self.grouping} of organization {self.organization_id} ({self.region})"
+
+
+class OutcomeCurveRollup(models.Model):
+    """The strength curve's counts over all of an organization's facts of one region."""
+
+    organization = models.ForeignKey("clinics.Organization", on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=8, choices=Region.choices)
+    bin = models.PositiveIntegerField(help_text="Sessions before the retest // aggregates.CURVE_BIN.")
+    change_pct = _score()
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "region"], name="outcome_curve_rollup_org_idx")]
+
+    def __str__(self) -> str:
+        return f"Curve rollup bin {self.bin} of organization {self.organization_id} ({self.region})"
+
+
 class ReportImmutable(RuntimeError):
     """A signed progress report was about to change: it never does; a later report supersedes it."""
 

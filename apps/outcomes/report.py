@@ -15,10 +15,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from apps.clinics.access import ORGANIZATION_ADMIN, clinic_ids_with_role, restrict, visible_clinic_ids
 from apps.clinics.models import Clinic, Role
-from apps.outcomes import aggregates, rules, stats
+from apps.outcomes import aggregates, rollups, rules, stats
 from apps.outcomes.aggregates import CurveBin, DropoutWeek, Group, Headline, ScatterPoint
 from apps.outcomes.models import OutcomeFact
 from apps.patients.models import Region, Sex
@@ -97,6 +98,7 @@ class Report:
     curve: list[CurveBin]
     dropout: list[DropoutWeek]
     scatter: list[ScatterPoint]  # empty when the group is too small to show
+    counted_at: datetime | None = None  # when the figures were counted ahead (rollups); None: counted now
 
 
 def report_zone(filters: Filters, clinics: list[Clinic], working: Clinic | None) -> tzinfo:
@@ -139,11 +141,20 @@ def report_facts(user: Any, filters: Filters, *, tz: tzinfo) -> tuple[QuerySet[O
     return facts, clinics
 
 
-def outcome_report(user: Any, filters: Filters, *, tz: tzinfo) -> Report:
-    """The report's figures for the reader: four queries (its clinics, three over the facts), whatever their number."""
+def _counted_ahead(filters: Filters) -> bool:
+    """Whether a report with these filters can be summed from the organizations' rollups: no more than
+    the region (and a clinic, which the rollup serves only when it is its organization's only one)."""
+    narrowed = (filters.since, filters.until, filters.status, filters.age_band, filters.sex)
+    return filters.period == STARTED and all(value is None for value in narrowed)
+
+
+def outcome_report(user: Any, filters: Filters, *, tz: tzinfo, now: datetime | None = None) -> Report:
+    """The report's figures for the reader, in a fixed few queries whatever their number: its clinics
+    and three over the facts, or (a network counted ahead) the rollups' state, their sums and the scatter."""
     facts, clinics = report_facts(user, filters, tz=tz)
     names = {clinic.pk: clinic.name for clinic in clinics}
-    totals = aggregates.grouped(facts)
+    ahead = rollups.counted(clinics, filters.region, now=now or timezone.now()) if _counted_ahead(filters) else None
+    totals = ahead.totals if ahead else aggregates.grouped(facts)
     headline = totals.headline()
     return Report(
         filters=filters,
@@ -153,7 +164,8 @@ def outcome_report(user: Any, filters: Filters, *, tz: tzinfo) -> Report:
         by_adherence=aggregates.hide_small(
             [totals.group(("band", band), label) for band, label in aggregates.BAND_LABELS.items()]
         ),
-        curve=aggregates.curve(facts),
+        curve=ahead.curve if ahead else aggregates.curve(facts),
         dropout=totals.dropout(),
         scatter=aggregates.scatter(facts, totals.paired) if stats.shown(headline.n) else [],
+        counted_at=ahead.as_of if ahead else None,
     )

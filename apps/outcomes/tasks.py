@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.context import origin
-from apps.outcomes import facts, rules
+from apps.outcomes import facts, rollups, rules
 from apps.outcomes.models import OutcomeFact
 
 STALE = timedelta(days=1)  # a running program's figures may be this old
@@ -36,3 +36,11 @@ def catch_up_outcome_facts(rounds_left: int = MAX_ROUNDS) -> int:
     if len(ids) == BATCH_SIZE and rounds_left > 1:
         catch_up_outcome_facts.delay(rounds_left=rounds_left - 1)
     return done
+
+
+@shared_task(ignore_result=True)
+def refresh_outcome_rollups() -> dict[int, int]:
+    """Count the large networks' reports ahead (apps.outcomes.rollups). Safe to run twice or
+    concurrently: a refresh skips an organization another one holds."""
+    with scopes_disabled():
+        return rollups.refresh_all(now=timezone.now())

@@ -9,12 +9,14 @@ rule; this module only writes its figures as text and as plain numbers for `json
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from apps.audit.models import Action
 from apps.outcomes import audit, stats
@@ -149,10 +151,12 @@ def chart_data(report: Report) -> dict[str, Any]:
     }
 
 
-def report_context(report: Report) -> dict[str, Any]:
+def report_context(report: Report, tz: tzinfo) -> dict[str, Any]:
     query = urlencode(report.filters.as_query())
+    counted = report.counted_at and timezone.localtime(report.counted_at, tz)
     return {
         "report": report,
+        "counted_at": counted and f"{counted:%d %b %Y, %H:%M} {counted.tzname()}",
         "tiles": headline_tiles(report),
         "n": _n(report.headline.n) if stats.shown(report.headline.n) else FEWER,
         "shown": stats.shown(report.headline.n),
@@ -182,9 +186,10 @@ def outcomes_report(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "nav": "outcomes"}
     if form.is_valid():
         filters = form.filters()
-        report = outcome_report(request.user, filters, tz=report_zone(filters, clinics, working))
+        tz = report_zone(filters, clinics, working)
+        report = outcome_report(request.user, filters, tz=tz)
         audit.record_report(
             action=Action.READ, actor=request.user, clinics=report.clinics, path=request.get_full_path()
         )
-        context |= report_context(report)
+        context |= report_context(report, tz)
     return render_page(request, "web/outcomes/report.html", context, clinic=working)

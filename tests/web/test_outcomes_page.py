@@ -209,3 +209,23 @@ def test_the_report_reads_with_the_same_number_of_queries_at_12_and_40_programs(
     varied_facts(clinic_a, 28, offset=12)
     assert count() == twelve
     assert stats.MIN_GROUP == 10
+
+
+def test_a_network_counted_ahead_says_when_it_was_counted(settings, signed_in, org_admin, twelve, clinic_a):
+    from django.utils import timezone
+
+    from apps.outcomes import rollups
+
+    settings.OUTCOMES_ROLLUP_MIN_PROGRAMS = 10
+    assert "Counted at" not in page(signed_in(org_admin).get(URL))  # no rollup yet: counted live
+
+    rollups.refresh_all(now=timezone.now())
+    fact(clinic_a, strength_change_pct=D(99))  # after the count: in the next one
+    response = signed_in(org_admin).get(URL)
+
+    assert "Counted at" in page(response)
+    assert response.context["programs"] == 12
+    assert response.context["counted_at"].endswith(("PST", "PDT"))  # clinic A's clock
+    api = signed_in(org_admin).get(reverse("api:outcome-report"))
+    assert api.json()["counted_at"] is not None
+    assert signed_in(org_admin).get(URL, {"status": "completed"}).context["programs"] == 13  # narrowed: live
