@@ -16,6 +16,11 @@ organization administrator of the network (every clinic; made here once, `scale.
 - **raw records**: the headline figures computed from the records (programs, tests and their points,
   questionnaires, sessions) without the facts table: what the facts buy.
 
+A network of at least `OUTCOMES_ROLLUP_MIN_PROGRAMS` programs is counted ahead by beat
+(apps.outcomes.rollups): the refresh is run and timed first, as of the anchor, and the network's
+report sums the rollups; the same report counted live ("network, counted live", the rollups set aside)
+is measured beside it against the same raw aggregate.
+
 And **session recording**: `apps.programs.sessions.session_record` for a program of its own
 organization (`outcomes-bench`, made here, invisible to the readers above), with the outcomes
 receivers connected (the facts row refreshed in the session's transaction) and disconnected, the two
@@ -53,6 +58,7 @@ GOAL = 2.0  # the selector against the raw aggregate over the same facts (issue 
 GOAL_NETWORK_MS = 500.0  # the network's report, median, at 1M patients
 GOAL_WRITE = 1.2  # a session recorded with the facts update against without it
 ORG_ADMIN = "scale.orgadmin"
+LIVE = "network, counted live"  # the network's report with the rollups set aside: what counting ahead saves
 WRITE_ORG = "outcomes-bench"
 QUARTILES = "ARRAY[0.25, 0.5, 0.75]"
 CURVE_BIN = 4
@@ -159,6 +165,23 @@ def readers(made: Any) -> dict[str, Any]:
     return {
         "one clinic": (users.objects.get(username="scale.admin.001").pk, [made.clinic_ids[0]]),
         "network": (admin.pk, list(made.clinic_ids)),
+        LIVE: (admin.pk, list(made.clinic_ids)),
+    }
+
+
+def refresh_rollups(made: Any) -> dict[str, Any]:
+    """What beat does every 5 minutes (apps.outcomes.rollups), timed, as of the dataset's anchor."""
+    from apps.outcomes import rollups
+    from apps.outcomes.models import OutcomeRollup, OutcomeRollupState
+
+    started = time.perf_counter()
+    done = rollups.refresh_all(now=made.anchor)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": round(seconds, 2),
+        "programs": done,
+        "rows": OutcomeRollup.objects.count(),
+        "per_organization_s": list(OutcomeRollupState.objects.values_list("seconds", flat=True)),
     }
 
 
@@ -210,6 +233,15 @@ def _number(value: Any) -> Any:
 
 
 def measure_report(url: str, made: Any, name: str, user_id: int, clinics: list[int], repeat: int) -> dict[str, Any]:
+    from django.test.utils import override_settings
+
+    if name != LIVE:
+        return _measure_report(url, made, name, user_id, clinics, repeat)
+    with override_settings(OUTCOMES_ROLLUP_MIN_PROGRAMS=10**9):
+        return _measure_report(url, made, name, user_id, clinics, repeat)
+
+
+def _measure_report(url: str, made: Any, name: str, user_id: int, clinics: list[int], repeat: int) -> dict[str, Any]:
     import psycopg
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -265,6 +297,7 @@ def measure_report(url: str, made: Any, name: str, user_id: int, clinics: list[i
         "statements": [statement[:2000] for _, statement in timings],
         "statement_ms": [round(seconds * 1000, 1) for seconds, _ in timings],
         "headline": head,
+        "counted_ahead": getattr(report, "counted_at", None) is not None,
         "raw_headline": [str(value) for value in headline_row],
         "agrees": agrees,
         "figures": figures,
@@ -456,7 +489,9 @@ def _agrees_with_rebuild(subject: Subject) -> bool:
 # --- The run ---------------------------------------------------------------------------------------------
 
 
-def _results(made: Any, reports: dict[str, dict], records: dict[str, dict], write: dict | None) -> dict[str, Any]:
+def _results(
+    made: Any, reports: dict[str, dict], records: dict[str, dict], write: dict | None, rollup: dict | None = None
+) -> dict[str, Any]:
     table = []
     big = made.patients >= 1_000_000
     for name, measured in reports.items():
@@ -465,12 +500,13 @@ def _results(made: Any, reports: dict[str, dict], records: dict[str, dict], writ
         times = ratio(selector, raw)
         met = times["median"] <= GOAL
         goal = f"<= {GOAL:.0f}x"
-        if name == "network" and big:
+        if name == "network" and big:  # what an organization administrator waits for
             met = met and selector["median_ms"] <= GOAL_NETWORK_MS
             goal += f", <= {GOAL_NETWORK_MS:.0f} ms median"
+        shown = "network, counted ahead" if name == "network" and measured.get("counted_ahead") else name
         measured["ratio_to_raw"], measured["ratio_to_replay"] = times, ratio(selector, replay)
-        table.append(table_row(f"outcomes report, {name} (vs raw aggregate)", selector, raw, goal=goal, met=met))
-        table.append(table_row(f"outcomes report, {name} (vs replay)", selector, replay, goal="(reported)", met=True))
+        table.append(table_row(f"outcomes report, {shown} (vs raw aggregate)", selector, raw, goal=goal, met=met))
+        table.append(table_row(f"outcomes report, {shown} (vs replay)", selector, replay, goal="(reported)", met=True))
         if name in records:
             base = records[name]["figures"]
             records[name]["ratio_facts_to_records"] = ratio(raw, base)
@@ -480,12 +516,16 @@ def _results(made: Any, reports: dict[str, dict], records: dict[str, dict], writ
         write["ratio"] = ratio(kept, plain)
         met = write["ratio"]["median"] <= GOAL_WRITE
         table.append(table_row("session record, with facts", kept, plain, goal=f"<= {GOAL_WRITE}x", met=met))
+    if rollup is not None:
+        once = {"median_ms": rollup["seconds"] * 1000, "p95_ms": rollup["seconds"] * 1000, "n": 1}
+        table.append(table_row("outcomes rollup refresh (beat, every 5 min)", once, None, goal="(reported)", met=True))
     explains = {f"{name}: {label}": plan for name, m in reports.items() for label, plan in m["explain"].items()}
     return {
         "patients": made.patients,
         "reports": reports,
         "raw_records": records,
         "session_record": write,
+        "rollup_refresh": rollup,
         "table": table,
         "explain": explains,
     }
@@ -506,6 +546,8 @@ def _print(results: dict[str, Any]) -> None:
         print(f"  raw aggregate headline {measured['raw_headline'][:3]} …  agrees: {measured['agrees']}")
     for name, measured in results["raw_records"].items():
         print(f"raw records, {name}: headline {measured['headline'][:3]} …")
+    if results["rollup_refresh"]:
+        print(f"rollup refresh: {results['rollup_refresh']}")
     if results["session_record"]:
         write = results["session_record"]
         print(
@@ -533,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with scopes_disabled():
         chosen = readers(made)
+        rollup = refresh_rollups(made)
     big = made.patients >= 1_000_000  # a network report takes seconds there: fewer rounds
     repeat = args.repeat or (7 if big else 15)
     reports = {
@@ -540,10 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     records = {}
     for name, (_, clinics) in chosen.items():
+        if name == LIVE:  # the same facts as the network's
+            continue
         runs = args.records_repeat or ((1 if name == "network" else 3) if big else 5)
         records[name] = measure_records(url, made, clinics, runs)
     write = measure_write(args.write_repeat) if args.write_repeat > 0 else None
-    results = _results(made, reports, records, write)
+    results = _results(made, reports, records, write, rollup)
     _print(results)
     print(f"wrote {write_json('outcomes_report', results, args.out)}")
     return 0

@@ -80,11 +80,14 @@ def test_every_program_has_the_facts_a_rebuild_would_compute(network):
     assert set(OutcomeCurvePoint.objects.values_list("session_number", flat=True)) >= {11, 12, 23, 24}
 
 
-def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network):
+def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network, settings):
     url = database_url()
+    settings.OUTCOMES_ROLLUP_MIN_PROGRAMS = 100  # the tiny network is counted ahead, as a large one is
     with scopes_disabled():
         chosen = outcomes_report.readers(network)
+        rollup = outcomes_report.refresh_rollups(network)
     assert len(chosen["network"][1]) == 2
+    assert rollup["programs"] == {network.organization_id: network.counts["programs_program"]}
     reports = {
         name: outcomes_report.measure_report(url, network, name, user_id, clinics, repeat=1)
         for name, (user_id, clinics) in chosen.items()
@@ -94,8 +97,13 @@ def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network):
         assert measured["figures"]["selector"]["n"] == 1
         assert "Execution Time" in next(iter(measured["explain"].values()))
     assert reports["network"]["headline"]["n"] == network.counts["programs_program"]
+    assert reports["network"]["counted_ahead"]
+    assert not reports[outcomes_report.LIVE]["counted_ahead"]
+    assert reports[outcomes_report.LIVE]["headline"] == reports["network"]["headline"]
     records = {
-        name: outcomes_report.measure_records(url, network, clinics, repeat=1) for name, (_, clinics) in chosen.items()
+        name: outcomes_report.measure_records(url, network, clinics, repeat=1)
+        for name, (_, clinics) in chosen.items()
+        if name != outcomes_report.LIVE
     }
     # The records alone give the facts' headline: the same n and responders.
     raw = reports["network"]["raw_headline"]
@@ -107,6 +115,9 @@ def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network):
     # and what they kept is what a full refresh computes.
     assert write["facts_sessions"] == {"with facts": 3, "without facts": 0}
     assert write["facts_equal_rebuild"]
-    results = outcomes_report._results(network, reports, records, write)
-    assert [row["label"] for row in results["table"]][-1] == "session record, with facts"
-    assert len(results["table"]) == 7
+    results = outcomes_report._results(network, reports, records, write, rollup)
+    labels = [row["label"] for row in results["table"]]
+    assert labels[-2:] == ["session record, with facts", "outcomes rollup refresh (beat, every 5 min)"]
+    assert "outcomes report, network, counted ahead (vs raw aggregate)" in labels
+    assert "outcomes report, network, counted live (vs raw aggregate)" in labels
+    assert len(labels) == 10
