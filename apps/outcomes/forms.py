@@ -8,13 +8,16 @@ form sees it (`unknown_clinic`), so a probe cannot tell another clinic from no c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 from django import forms
+from django.http import Http404
 
 from apps.clinics.models import Clinic
 from apps.outcomes.models import OUTCOME_CHOICES
-from apps.outcomes.report import AGE_BANDS, ENDED, STARTED, Filters
+from apps.outcomes.report import AGE_BANDS, ENDED, STARTED, Filters, reader_clinics, report_zone
 from apps.patients.models import Region, Sex
 
 ANY = [("", "Any")]
@@ -56,3 +59,29 @@ class ReportFilterForm(forms.Form):
         values = {name: value or None for name, value in self.cleaned_data.items()}
         values["period"] = values["period"] or STARTED
         return Filters(**values)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A staff request's reading of the report's query: the reader's clinics, the bound form, and the
+    filters with the zone their dates are local to (None while the form has errors)."""
+
+    clinics: list[Clinic]
+    form: ReportFilterForm
+    filters: Filters | None
+    tz: tzinfo
+
+
+def read_report_query(user: Any, data: Any, *, working: Clinic | None) -> Reading:
+    """The opening steps of the report page and its exports: 404 when the user reads no outcomes or
+    the query names a clinic not theirs; otherwise the form, valid or not."""
+    clinics = reader_clinics(user)
+    if not clinics:
+        raise Http404("No outcomes to report.")
+    form = ReportFilterForm(data, clinics=clinics)
+    if form.unknown_clinic():
+        raise Http404("No such clinic.")
+    if not form.is_valid():
+        return Reading(clinics, form, None, UTC)
+    filters = form.filters()
+    return Reading(clinics, form, filters, report_zone(filters, clinics, working))

@@ -113,12 +113,15 @@ def _local_midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def report_facts(user: Any, filters: Filters, *, tz: tzinfo) -> tuple[QuerySet[OutcomeFact], list[Clinic]]:
-    """The facts the reader may see, narrowed by the filters, and the clinics they cover.
+def report_facts(
+    user: Any, filters: Filters, *, tz: tzinfo, clinics: list[Clinic] | None = None
+) -> tuple[QuerySet[OutcomeFact], list[Clinic]]:
+    """The facts the reader may see, narrowed by the filters, and the clinics they cover (`clinics`:
+    the reader's, when the caller has read them already).
 
     404 when the reader may read no outcomes at all, or names a clinic outside theirs.
     """
-    clinics = reader_clinics(user)
+    clinics = reader_clinics(user) if clinics is None else clinics
     if not clinics:
         raise Http404("No outcomes to report.")
     if filters.clinic is not None:
@@ -148,10 +151,13 @@ def _counted_ahead(filters: Filters) -> bool:
     return filters.period == STARTED and all(value is None for value in narrowed)
 
 
-def outcome_report(user: Any, filters: Filters, *, tz: tzinfo, now: datetime | None = None) -> Report:
+def outcome_report(
+    user: Any, filters: Filters, *, tz: tzinfo, now: datetime | None = None, clinics: list[Clinic] | None = None
+) -> Report:
     """The report's figures for the reader, in a fixed few queries whatever their number: its clinics
-    and three over the facts, or (a network counted ahead) the rollups' state, their sums and the scatter."""
-    facts, clinics = report_facts(user, filters, tz=tz)
+    (unless given, as `report_facts`), whether a rollup counts them ahead, then three over the facts,
+    or the rollups' sums, their curve's and the scatter."""
+    facts, clinics = report_facts(user, filters, tz=tz, clinics=clinics)
     names = {clinic.pk: clinic.name for clinic in clinics}
     ahead = rollups.counted(clinics, filters.region, now=now or timezone.now()) if _counted_ahead(filters) else None
     totals = ahead.totals if ahead else aggregates.grouped(facts)

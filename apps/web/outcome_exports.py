@@ -7,39 +7,24 @@ are a 400 with a sentence and export nothing. Every export is audited (apps.outc
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
-
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from apps.audit.models import Action
 from apps.outcomes import audit, exports
-from apps.outcomes.forms import ReportFilterForm
-from apps.outcomes.report import (
-    Filters,
-    may_read_outcomes,
-    outcome_report,
-    reader_clinics,
-    report_facts,
-    report_zone,
-)
+from apps.outcomes.forms import Reading, read_report_query
+from apps.outcomes.report import outcome_report, report_facts
 from apps.web.pages import current_clinic, staff_page
 
 
-def _filters(request: HttpRequest) -> tuple[Filters | None, tzinfo, HttpResponse | None]:
-    """The query's filters and the zone their dates are read in, or the 400 that refuses them."""
-    if not may_read_outcomes(request.user):
-        raise Http404("No outcomes to report.")
-    clinics = reader_clinics(request.user)
-    form = ReportFilterForm(request.GET, clinics=clinics)
-    if form.unknown_clinic():
-        raise Http404("No such clinic.")
-    if not form.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        return None, UTC, _refusal(f"The filters are not valid ({problems}). Nothing was exported.")
-    filters = form.filters()
-    return filters, report_zone(filters, clinics, current_clinic(request)), None
+def _reading(request: HttpRequest) -> tuple[Reading, HttpResponse | None]:
+    """The query read as the page reads it, or the 400 that refuses filters that are not valid."""
+    reading = read_report_query(request.user, request.GET, working=current_clinic(request))
+    if reading.filters is None:
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in reading.form.errors.items())
+        return reading, _refusal(f"The filters are not valid ({problems}). Nothing was exported.")
+    return reading, None
 
 
 def _refusal(sentence: str) -> HttpResponse:
@@ -56,10 +41,10 @@ def _attachment(response: HttpResponse, name: str) -> HttpResponse:
 @staff_page
 @transaction.atomic
 def export_report(request: HttpRequest) -> HttpResponse:
-    filters, zone, refused = _filters(request)
+    reading, refused = _reading(request)
     if refused is not None:
         return refused
-    report = outcome_report(request.user, filters, tz=zone)
+    report = outcome_report(request.user, reading.filters, tz=reading.tz, clinics=reading.clinics)
     audit.record_report(action=Action.EXPORT, actor=request.user, clinics=report.clinics, path=request.get_full_path())
     body = "".join(exports.report_lines(report))
     return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), "outcomes-report")
@@ -67,10 +52,10 @@ def export_report(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 def export_rows(request: HttpRequest) -> HttpResponse:
-    filters, zone, refused = _filters(request)
+    reading, refused = _reading(request)
     if refused is not None:
         return refused
-    facts, clinics = report_facts(request.user, filters, tz=zone)
+    facts, clinics = report_facts(request.user, reading.filters, tz=reading.tz, clinics=reading.clinics)
     try:
         exports.check_exportable(facts)
     except exports.TooFewToExport as error:

@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from apps.audit.models import Action
 from apps.outcomes import audit, stats
 from apps.outcomes.aggregates import SCATTER_MAX, Figure, Group, Share
-from apps.outcomes.forms import ReportFilterForm
-from apps.outcomes.report import Report, may_read_outcomes, outcome_report, reader_clinics, report_zone
+from apps.outcomes.forms import read_report_query
+from apps.outcomes.report import Report, outcome_report
 from apps.web.pages import current_clinic, render_page, staff_page
 
 TENTH = Decimal("0.1")
@@ -176,20 +176,13 @@ def report_context(report: Report, tz: tzinfo) -> dict[str, Any]:
 @transaction.atomic
 def outcomes_report(request: HttpRequest) -> HttpResponse:
     """The report of the reader's clinics (or the one filtered); a clinic outside theirs is 404."""
-    if not may_read_outcomes(request.user):
-        raise Http404("No outcomes to report.")
-    clinics = reader_clinics(request.user)
-    form = ReportFilterForm(request.GET, clinics=clinics)
-    if form.unknown_clinic():
-        raise Http404("No such clinic.")
     working = current_clinic(request)
-    context: dict[str, Any] = {"form": form, "nav": "outcomes"}
-    if form.is_valid():
-        filters = form.filters()
-        tz = report_zone(filters, clinics, working)
-        report = outcome_report(request.user, filters, tz=tz)
+    reading = read_report_query(request.user, request.GET, working=working)
+    context: dict[str, Any] = {"form": reading.form, "nav": "outcomes"}
+    if reading.filters is not None:
+        report = outcome_report(request.user, reading.filters, tz=reading.tz, clinics=reading.clinics)
         audit.record_report(
             action=Action.READ, actor=request.user, clinics=report.clinics, path=request.get_full_path()
         )
-        context |= report_context(report, tz)
+        context |= report_context(report, reading.tz)
     return render_page(request, "web/outcomes/report.html", context, clinic=working)
