@@ -151,9 +151,67 @@ def chart_data(report: Report) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ChartFrame:
+    """One chart of the page and the table of its numbers beside it (templates/web/outcomes/_chart.html)."""
+
+    id: str
+    key: str  # the chart outcomes.js draws into the canvas, from #outcomes-data
+    caption: str
+    aria_label: str
+    drawn: bool  # whether there is anything to draw; else `empty` says why not
+    empty: str
+    table_id: str
+    columns: tuple[str, ...]
+    rows: str  # the template of the table's rows
+    table_caption: str = ""
+
+
+def chart_frames(report: Report, charts: dict[str, Any], programs: int) -> list[ChartFrame]:
+    scatter_n = _n(len(report.scatter)) + (", an even sample" if len(report.scatter) >= SCATTER_MAX else "")
+    return [
+        ChartFrame(
+            "curve", "curve",
+            "Strength-index change by sessions completed before the retest: median and interquartile band",
+            "Median strength-index change by session: see the table", bool(report.curve),
+            "No retest yet among these programs.", "curve-table",
+            ("Sessions", "Median change", "IQR", "n"), "web/outcomes/rows/curve.html",
+        ),
+        ChartFrame(
+            "by-clinic", "clinics",
+            "Responders per clinic (clinically important ODI/NDI gain), with the 95 % Wilson interval",
+            "Responder rate per clinic: see the table", True, "", "clinics-table",
+            ("Clinic", "Responders", "95 % CI", "n"), "web/outcomes/rows/clinics.html",
+        ),
+        ChartFrame(
+            "scatter", "scatter",
+            f"ODI/NDI change against strength-index change, one dot per program ({scatter_n}); "
+            "a positive ODI/NDI change is an improvement",
+            "PROM change against strength change, one dot per program: see the summary", bool(charts["scatter"]),
+            "No program has both a strength retest and a repeated ODI/NDI yet.", "scatter-summary",
+            ("Measure", "Median", "IQR", "n"), "web/outcomes/rows/scatter.html",
+            "The same programs, summarised (the dots are listed in the de-identified CSV)",
+        ),
+        ChartFrame(
+            "by-adherence", "adherence",
+            "Outcome by adherence band (sessions a week): responder rate with its 95 % interval, "
+            "and median strength-index change",
+            "Outcome by adherence band: see the table", True, "", "adherence-table",
+            ("Sessions a week", "Responders", "Median strength change", "n"), "web/outcomes/rows/adherence.html",
+        ),
+        ChartFrame(
+            "dropout", "dropout",
+            f"Dropout by week of the program: share of the {programs} programs that dropped out in each week",
+            "Share dropped out per week: see the table", bool(report.dropout), "No program dropped out.",
+            "dropout-table", ("Week", "Dropped out", "n"), "web/outcomes/rows/dropout.html",
+        ),
+    ]  # fmt: skip
+
+
 def report_context(report: Report, tz: tzinfo) -> dict[str, Any]:
     query = urlencode(report.filters.as_query())
     counted = report.counted_at and timezone.localtime(report.counted_at, tz)
+    charts = chart_data(report)
     return {
         "report": report,
         "counted_at": counted and f"{counted:%d %b %Y, %H:%M} {counted.tzname()}",
@@ -166,8 +224,8 @@ def report_context(report: Report, tz: tzinfo) -> dict[str, Any]:
         "adherence_rows": group_rows(report.by_adherence),
         "dropout_rows": [(week, f"{share} %") for week, share in dropout_weeks(report)],
         "scatter_n": _n(len(report.scatter)),
-        "scatter_sampled": len(report.scatter) >= SCATTER_MAX,
-        "charts": chart_data(report),
+        "charts": charts,
+        "chart_frames": chart_frames(report, charts, report.headline.n),
         "query": query,
     }
 
