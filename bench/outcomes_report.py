@@ -533,12 +533,13 @@ def _results(
 
 def _print(results: dict[str, Any]) -> None:
     print(f"\noutcomes report at {results['patients']:,} patients")
-    print(f"{'':46}{'median ms':>11}{'p95 ms':>10}{'ratio':>8}")
+    print(f"{'':62}{'median ms':>11}{'p95 ms':>10}{'ratio':>8}")
     for row in results["table"]:
         ratio_text = "-" if row["ratio_median"] is None else f"{row['ratio_median']:.2f}x"
+        base = "" if row["baseline_median"] is None else f"  base {row['baseline_median']:.1f} ms"
         print(
-            f"{row['label'][:46]:46}{row['median']:>11.1f}{row['p95']:>10.1f}{ratio_text:>8}  base "
-            f"{row['baseline_median']:.1f} ms  {row['goal']}: {'met' if row['met'] else 'MISSED'}"
+            f"{row['label'][:62]:62}{row['median']:>11.1f}{row['p95']:>10.1f}{ratio_text:>8}{base}  "
+            f"{row['goal']}: {'met' if row['met'] else 'MISSED'}"
         )
     for name, measured in results["reports"].items():
         print(f"\n{name}: {measured['queries']} queries, statements (ms): {measured['statement_ms']}")

@@ -121,3 +121,4 @@ def test_the_benchmark_runs_end_to_end_and_its_sides_agree(network, settings):
     assert "outcomes report, network, counted ahead (vs raw aggregate)" in labels
     assert "outcomes report, network, counted live (vs raw aggregate)" in labels
     assert len(labels) == 10
+    outcomes_report._print(results)  # the table prints, a row without a baseline included
