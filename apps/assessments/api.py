@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
+from apps.api.bodies import StrictFields
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
@@ -98,19 +99,19 @@ class QuestionnaireOutput(serializers.ModelSerializer):
 RECORDED_BY_HELP = "Username of the clinician who did it. Required from partner tokens; staff leave it out."
 
 
-class QuestionnaireInput(serializers.Serializer):
+class QuestionnaireInput(StrictFields, serializers.Serializer):
     instrument = serializers.ChoiceField(choices=Instrument.choices)
     completed_at = serializers.DateTimeField()
     answers = serializers.JSONField(help_text="ODI/NDI: ten section scores 0-5 or null; pain NRS: [rating].")
     recorded_by = ClinicianField(help_text=RECORDED_BY_HELP)
 
 
-class PointInput(serializers.Serializer):
+class PointInput(StrictFields, serializers.Serializer):
     angle_deg = serializers.IntegerField(min_value=0, max_value=180)
     torque = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0)
 
 
-class StrengthTestInput(serializers.Serializer):
+class StrengthTestInput(StrictFields, serializers.Serializer):
     """`machine` is looked up among the caller's clinics' machines like any other id."""
 
     machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.none())

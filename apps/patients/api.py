@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
+from apps.api.bodies import StrictFields
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response, etag_of
 from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
@@ -57,7 +58,7 @@ def listed(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-class PatientInput(serializers.ModelSerializer):
+class PatientInput(StrictFields, serializers.ModelSerializer):
     """What a partner may set. `clinic` is checked against the caller's clinics like any other lookup."""
 
     clinic = serializers.PrimaryKeyRelatedField(queryset=Clinic.objects.none(), help_text="Home clinic id.")

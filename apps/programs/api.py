@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import idempotency
+from apps.api.bodies import StrictFields
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
@@ -184,7 +185,7 @@ class FlagFilter(django_filters.FilterSet):
         fields = ["updated_since", "patient", "kind", "open"]
 
 
-class SessionInput(serializers.Serializer):
+class SessionInput(StrictFields, serializers.Serializer):
     """A set on a machine: what the recording form asks. The proposal in force comes from the program."""
 
     machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.none())

@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import errors, idempotency
+from apps.api.bodies import StrictFields
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
@@ -97,7 +98,7 @@ class InstantInputField(serializers.DateTimeField):
             self.fail("overflow")
 
 
-class AppointmentInput(serializers.Serializer):
+class AppointmentInput(StrictFields, serializers.Serializer):
     """One slot of the finder: the program, the machine and the start it offered (`GET /api/v1/slots/`)."""
 
     program = serializers.PrimaryKeyRelatedField(
@@ -127,7 +128,7 @@ class AppointmentInput(serializers.Serializer):
             self.fields["machine"].queryset = machines_for_user(request.user)
 
 
-class CancelInput(serializers.Serializer):
+class CancelInput(StrictFields, serializers.Serializer):
     reason = serializers.CharField(max_length=300, help_text="Why the appointment is cancelled.")
 
 
