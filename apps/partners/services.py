@@ -1,4 +1,5 @@
-"""Issuing and revoking partner tokens. The plaintext exists only in the issuer's return value."""
+"""Creating partners, issuing and revoking their tokens. A token's plaintext exists only in the issuer's
+return value."""
 
 from __future__ import annotations
 
@@ -10,12 +11,33 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit import events
+from apps.clinics.models import Clinic, Organization
 from apps.partners.models import Partner, PartnerToken, TokenScope
 from apps.partners.tokens import new_token, token_hash
 
 
 def _user_or_none(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) is not None else None
+
+
+@transaction.atomic
+def partner_create(
+    *, actor: Any, organization: Organization, name: str, contact_email: str, clinics: list[Clinic]
+) -> Partner:
+    """A partner system of the organization, granted these of its clinics (at least one), audited."""
+    if not actor.has_perm("partners.add_partner", organization):
+        raise PermissionDenied("Only an admin of the organization can add its partners.")
+    if not clinics:
+        raise ValidationError({"clinics": "Grant the partner at least one clinic."})
+    foreign = sorted(clinic.name for clinic in clinics if clinic.organization_id != organization.pk)
+    if foreign:
+        raise ValidationError({"clinics": f"Not clinics of {organization.name}: {', '.join(foreign)}."})
+    partner = Partner(organization=organization, name=name.strip(), contact_email=contact_email.strip())
+    partner.full_clean()  # the name unique in the organization, a valid contact address
+    partner.save()
+    partner.clinics.set(clinics)
+    events.record(action=events.Action.CREATE, obj=partner, actor=actor)
+    return partner
 
 
 @transaction.atomic
