@@ -344,7 +344,10 @@ SPECTACULAR_SETTINGS = {
         "ProgramStatusEnum": "apps.programs.models.ProgramStatus.choices",
         "SessionStatusEnum": "apps.programs.models.SessionStatus.choices",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "apps.api.openapi.list_index_attrs",  # `points.0.torque`, as returned, not `points.INDEX.torque`
+    ],
 }
 
 # --- HTTP security (production defaults; DEBUG relaxes what needs HTTPS) -------------------------

@@ -118,7 +118,12 @@ def superuser(db):
 
 def pytest_terminal_summary(terminalreporter):
     from tests.audit_coverage import AuditCoverageMiddleware as coverage
+    from tests.schema_conformance import SchemaConformanceMiddleware as conformance
 
+    terminalreporter.write_line(
+        f"schema conformance: {conformance.checked} API answers matched the published schema "
+        "(status and body; a mismatch fails the test that made the request)"
+    )
     terminalreporter.write_line(
         f"audit coverage: {coverage.checked} answers showed {coverage.patients_seen} patients, "
         "each with its audit event (a missing one fails the test that made the request)"

@@ -17,8 +17,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # No collectstatic before tests.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Every 2xx that shows a patient must carry that patient's audit event (tests/audit_coverage.py).
+# Every 2xx that shows a patient must carry that patient's audit event (tests/audit_coverage.py), and
+# every answer of the partner API must be one its schema documents (tests/schema_conformance.py).
 MIDDLEWARE = [
+    "tests.schema_conformance.SchemaConformanceMiddleware",
     *MIDDLEWARE[: MIDDLEWARE.index("apps.audit.middleware.RequestContextMiddleware") + 1],  # noqa: F405
     "tests.audit_coverage.AuditCoverageMiddleware",
     *MIDDLEWARE[MIDDLEWARE.index("apps.audit.middleware.RequestContextMiddleware") + 1 :],  # noqa: F405

@@ -17,6 +17,7 @@ from typing import Any
 import django_filters
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -183,6 +184,7 @@ class _PatientRecordListView(ScopedGenericAPIView):
 
 
 @idempotency.documents_key_errors
+@extend_validation_errors(["invalid"], field_name="points", methods=["post"])  # the machine's angles (service)
 class StrengthTestListView(_PatientRecordListView):
     permission_classes = [ActionPermission]
     required_perms = {"GET": "assessments.view_strengthtest", "POST": "assessments.add_strengthtest"}

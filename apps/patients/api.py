@@ -30,6 +30,9 @@ from apps.patients.services import patient_create, patient_update
 
 
 class PatientOutput(serializers.ModelSerializer):
+    # Not `format: email`: a patient without an address has "" here, which no email format allows.
+    email = serializers.CharField(read_only=True, help_text="The patient's email address; empty when none.")
+
     class Meta:
         model = Patient
         fields = [

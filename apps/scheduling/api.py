@@ -52,7 +52,10 @@ DEFAULT_SLOTS = 3
 
 class AppointmentOutput(serializers.ModelSerializer):
     supervisor = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of the supervising clinician, if named."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the supervising clinician; null when none is named.",
     )
 
     class Meta:
