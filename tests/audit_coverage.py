@@ -54,7 +54,7 @@ class AuditCoverageMiddleware:
         ids = {m.decode() for m in UUID.findall(response.content)} - echoed
         if not ids:
             return
-        with scopes_disabled(), _uncounted():
+        with scopes_disabled(), uncounted():
             shown = {str(pk) for pk in Patient._base_manager.filter(pk__in=ids).values_list("pk", flat=True)}
             audited = Event.objects.filter(request_id=request.request_id, patient_id__in=shown)
             missing = shown - {str(pk) for pk in audited.values_list("patient_id", flat=True)} if shown else set()
@@ -70,7 +70,7 @@ class AuditCoverageMiddleware:
 
 
 @contextmanager
-def _uncounted() -> Iterator[None]:
+def uncounted() -> Iterator[None]:
     """This check's own queries are left out of `django_assert_num_queries` and the like."""
     log = connection.queries_log
     before = len(log)
