@@ -27,6 +27,7 @@ from apps.api.bodies import StrictFields
 from apps.api.etags import IF_NONE_MATCH, NOT_MODIFIED, detail_response
 from apps.api.filters import InstantFilter
 from apps.api.permissions import ActionPermission
+from apps.assessments import api_docs as docs
 from apps.assessments import selectors, services
 from apps.assessments.models import (
     Instrument,
@@ -193,12 +194,15 @@ class StrengthTestListView(_PatientRecordListView):
     model = StrengthTest
     related = ("points",)
 
-    @extend_schema(operation_id="patients_strength_tests_list", responses=StrengthTestOutput(many=True))
+    @extend_schema(
+        operation_id="patients_strength_tests_list", responses=StrengthTestOutput(many=True), **docs.TESTS_LIST
+    )
     def get(self, request: Request, patient_id: uuid.UUID) -> Response:
         return self.list(request)
 
     @extend_schema(
         operation_id="patients_strength_tests_create",
+        **docs.TEST_CREATE,
         request=StrengthTestInput,
         responses={201: StrengthTestOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
@@ -225,6 +229,7 @@ class StrengthTestDetailView(ScopedGenericAPIView):
 
     @extend_schema(
         operation_id="strength_tests_retrieve",
+        **docs.TEST_READ,
         parameters=[IF_NONE_MATCH],
         responses={200: StrengthTestOutput, **NOT_MODIFIED},
     )
@@ -240,12 +245,17 @@ class QuestionnaireListView(_PatientRecordListView):
     filterset_class = QuestionnaireFilter
     model = QuestionnaireResponse
 
-    @extend_schema(operation_id="patients_questionnaires_list", responses=QuestionnaireOutput(many=True))
+    @extend_schema(
+        operation_id="patients_questionnaires_list",
+        responses=QuestionnaireOutput(many=True),
+        **docs.QUESTIONNAIRES_LIST,
+    )
     def get(self, request: Request, patient_id: uuid.UUID) -> Response:
         return self.list(request)
 
     @extend_schema(
         operation_id="patients_questionnaires_create",
+        **docs.QUESTIONNAIRE_CREATE,
         request=QuestionnaireInput,
         responses={201: QuestionnaireOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
@@ -272,6 +282,7 @@ class QuestionnaireDetailView(ScopedGenericAPIView):
 
     @extend_schema(
         operation_id="questionnaires_retrieve",
+        **docs.QUESTIONNAIRE_READ,
         parameters=[IF_NONE_MATCH],
         responses={200: QuestionnaireOutput, **NOT_MODIFIED},
     )
@@ -316,7 +327,7 @@ class ProgressView(ScopedGenericAPIView):
     required_perms = {"GET": "assessments.view_strengthtest"}
     serializer_class = ProgressOutput
 
-    @extend_schema(operation_id="patients_progress_retrieve", responses={200: ProgressOutput})
+    @extend_schema(operation_id="patients_progress_retrieve", responses={200: ProgressOutput}, **docs.PROGRESS)
     def get(self, request: Request, patient_id: uuid.UUID) -> Response:
         patient = patient_get(user=request.user, patient_id=patient_id)
         strength = [

@@ -8,7 +8,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -124,7 +124,18 @@ class PatientListView(ScopedGenericAPIView):
         # The output names the clinic by id: no join, no Clinic object per row.
         return patient_list(user=self.request.user).select_related(None)
 
-    @extend_schema(operation_id="patients_list", responses=PatientOutput(many=True))
+    @extend_schema(
+        operation_id="patients_list",
+        summary="List the patients of your clinics",
+        description=(
+            "Patients whose home clinic is one of your token's clinics, oldest change first (`updated_at`, then "
+            "`id`), cursor-paginated: follow `next` until it is null. Sync incrementally with `updated_since` "
+            "(the `updated_at` of the last row you stored); narrow with `clinic`, an exact `mrn` (any case) or "
+            "`search` (name, MRN or a birth date as YYYY-MM-DD). Every patient listed is an audited read. "
+            "Errors: 400 on a filter that is not valid (named in `attr`), 401 without a valid token."
+        ),
+        responses=PatientOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         # The sync hot path: rows as values, one audit INSERT, no model or serializer per row.
         # `listed` writes what PatientOutput writes (a test holds the two to the same JSON).
@@ -138,6 +149,33 @@ class PatientListView(ScopedGenericAPIView):
 
     @extend_schema(
         operation_id="patients_create",
+        summary="Register a patient",
+        description=(
+            "Registers a patient at one of your clinics (`clinic`, required; read-write token). The MRN must be "
+            "unused in your organization. Dates must be possible: a birth date from 1900-01-01 to today, a "
+            "`deceased_on` not before the birth nor after today. Email reminders go only to a patient with "
+            "`email_reminder_consent` and an email. A key the body does not take is refused (`unknown_field`). "
+            "Send `Idempotency-Key` to retry safely: the same key and body return the first answer, another body "
+            "with that key is 422. Errors: 400 with the field in `attr` and nothing written (a `clinic` that is not "
+            "yours reads as not existing: `does_not_exist`); 403 for a read token."
+        ),
+        examples=[
+            OpenApiExample(
+                "A new patient",
+                request_only=True,
+                value={
+                    "clinic": 1,
+                    "mrn": "A-10442",
+                    "given_name": "Ada",
+                    "family_name": "Lind",
+                    "birth_date": "1971-04-02",
+                    "sex": "female",
+                    "email": "ada.lind@example.org",
+                    "email_reminder_consent": True,
+                    "preferred_language": "en",
+                },
+            )
+        ],
         request=PatientInput,
         responses={201: PatientOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
@@ -163,13 +201,31 @@ class PatientDetailView(ScopedGenericAPIView):
 
     @extend_schema(
         operation_id="patients_retrieve",
+        summary="Read a patient",
+        description=(
+            "One patient of your clinics, with an `ETag`: send it back as `If-None-Match` to get 304 and no body "
+            "while the patient is unchanged. A patient of another clinic, or none, is 404 alike. Audited."
+        ),
         parameters=[IF_NONE_MATCH],
         responses={200: PatientOutput, **NOT_MODIFIED},
     )
     def get(self, request: Request, patient_id: uuid.UUID) -> Response:
         return detail_response(request, patient_get(user=request.user, patient_id=patient_id), PatientOutput)
 
-    @extend_schema(operation_id="patients_partial_update", request=PatientInput, responses={200: PatientOutput})
+    @extend_schema(
+        operation_id="patients_partial_update",
+        summary="Change some of a patient's details",
+        description=(
+            "Changes only the fields sent (read-write token), under the same rules as registering: a unique MRN, "
+            "possible dates, a `clinic` among yours (moving the patient's home clinic). A key the body does not "
+            "take is refused (`unknown_field`). Answers the patient as it now is, with its new `ETag`. Errors: "
+            "400 with the field in `attr` and nothing changed; 404 for a patient that is not yours; 403 for a "
+            "read token."
+        ),
+        examples=[OpenApiExample("A new phone number", request_only=True, value={"phone": "+41 44 555 01 23"})],
+        request=PatientInput,
+        responses={200: PatientOutput},
+    )
     def patch(self, request: Request, patient_id: uuid.UUID) -> Response:
         patient = access_patient(user=request.user, patient_id=patient_id)
         given = PatientInput(data=request.data, partial=True, context={"request": request})

@@ -275,6 +275,11 @@ class AppointmentDetailView(ScopedGenericAPIView):
     @extend_schema(
         operation_id="appointments_retrieve",
         summary="Read an appointment",
+        description=(
+            "One appointment of a patient of your clinics: its program, machine, start and end, state (booked, "
+            "checked in, completed, no-show, cancelled) and the session recorded from it, with an `ETag` for "
+            "`If-None-Match` (304 while unchanged). Another clinic's, or none, is 404 alike. Audited."
+        ),
         parameters=[IF_NONE_MATCH],
         responses={200: AppointmentOutput, **NOT_MODIFIED},
     )
