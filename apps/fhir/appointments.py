@@ -9,8 +9,8 @@
   due time; `status=free` matches nothing here. Read and searched as a read of the appointment
   (audited), though a Slot names no patient.
 - Schedule: one per machine of the principal's clinics (id = the machine's); search by `actor`
-  (`Location/<clinic id>`), every match in one page (a clinic has a handful of machines). Machines
-  hold no patient data: not audited, like Location.
+  (`Location/<clinic id>`), every match listed in a fixed order and paged by offset (a clinic has a
+  handful of machines). Machines hold no patient data: not audited, like Location.
 
 A token or reference that names nothing the principal may see (an unknown code, another clinic's
 machine, a malformed id) matches nothing: the search cannot tell "elsewhere" from "nowhere".
@@ -100,10 +100,11 @@ def slot_schedule(values: list[str]) -> Q:
     return NOTHING if machine_id is None else Q(machine_id=machine_id)
 
 
-def schedules(user: Any, params: Any) -> list[Json]:
-    """Every Schedule of the principal's machines (of one clinic with `actor=Location/<id>`)."""
-    rows = machines(user)
-    if "actor" in params:
-        clinic_id = _local_id(params["actor"], "Location")
-        rows = rows.filter(clinic_id=clinic_id) if clinic_id is not None else rows.none()
-    return [mapping.schedule_resource(machine) for machine in rows]
+def schedule_actor(values: list[str]) -> Q:
+    clinic_id = _local_id(values[0], "Location")
+    return NOTHING if clinic_id is None else Q(clinic_id=clinic_id)
+
+
+def schedules(user: Any, condition: Q) -> list[Json]:
+    """Every Schedule of the principal's machines the condition keeps (of one clinic with `actor=Location/<id>`)."""
+    return [mapping.schedule_resource(machine) for machine in machines(user).filter(condition)]

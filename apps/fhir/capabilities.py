@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 
 from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
-from apps.fhir import appointments, mapping, reads
+from apps.fhir import appointments, devices, filters, mapping, reads
 from apps.fhir.mapping import Json
 from apps.fhir.resources.administrative import PATIENT_FIELDS
 from apps.fhir.resources.clinical import (
@@ -19,7 +19,7 @@ from apps.fhir.resources.clinical import (
     SCORE_OBSERVATION_FIELDS,
     STRENGTH_OBSERVATION_FIELDS,
 )
-from apps.fhir.search import Source, each
+from apps.fhir.search import Filters, Source, each
 from apps.patients.selectors import patient_list
 
 # Searches load only the columns their builders read, and of the patient only what the read audit
@@ -57,17 +57,28 @@ class FhirType:
     """A resource type served: `read(user, id)` → (resource, audited row or None), and its search.
 
     A search reads `search` sources, paged, narrowed by each parameter of `filters` given (its
-    values → a condition on the rows; `repeatable` ones may be given more than once); or, for a
-    small table of no patient's data, `listing(user, params)` gives every match in one page.
+    values → a condition on the rows of every source) and of each source's own `filters`;
+    `repeatable` ones may be given more than once. Or, for a small table of no patient's data,
+    `listing(user, condition)` gives every match of the `filters`, paged by offset.
+    `search_params` are the names the CapabilityStatement declares; a filter's name may add a
+    modifier to one (`family:exact`).
     """
 
     name: str
     read: Callable[[Any, str], tuple[Json, Model | None]] | None = None
     search: tuple[Source, ...] = ()
     search_params: tuple[str, ...] = field(default=())
-    filters: Mapping[str, Callable[[list[str]], Q]] = field(default_factory=dict)
+    filters: Filters = field(default_factory=dict)
     repeatable: frozenset[str] = frozenset({"_lastUpdated"})
-    listing: Callable[[Any, Any], list[Json]] | None = None
+    listing: Callable[[Any, Q], list[Json]] | None = None
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        """Every parameter name a search of this type takes (besides the common ones)."""
+        names = {*self.search_params, *self.filters}
+        for source in self.search:
+            names.update(source.filters)
+        return frozenset(names)
 
     @property
     def interactions(self) -> list[str]:
@@ -80,6 +91,8 @@ class FhirType:
 
 
 PATIENT_SEARCH = ("patient", "_lastUpdated")
+# Strings and dates may be repeated (ANDed: `given=an&given=ma`, `date=ge…&date=lt…`), tokens too.
+PATIENT_REPEATABLE = frozenset({"_lastUpdated", *filters.PATIENT_FILTERS})
 
 FHIR_TYPES: tuple[FhirType, ...] = (
     FhirType("Organization", read=reads.read_organization),
@@ -88,16 +101,19 @@ FHIR_TYPES: tuple[FhirType, ...] = (
         "Patient",
         read=reads.read_patient,
         search=(Source(_patients_shown, "updated_at", each(mapping.patient_resource), patient_field=None),),
-        search_params=("_lastUpdated",),
+        search_params=("_id", "identifier", "family", "given", "name", "birthdate", "gender", "_lastUpdated"),
+        filters=filters.PATIENT_FILTERS,
+        repeatable=PATIENT_REPEATABLE,
     ),
     FhirType(
         "Observation",
         read=reads.read_observation,
         search=(
-            Source(_strength_tests_shown, "performed_at", _strength_observations),
-            Source(_scores_shown, "completed_at", each(mapping.score_observation)),
+            Source(_strength_tests_shown, "performed_at", _strength_observations, filters=filters.STRENGTH_FILTERS),
+            Source(_scores_shown, "completed_at", each(mapping.score_observation), filters=filters.SCORE_FILTERS),
         ),
-        search_params=PATIENT_SEARCH,
+        search_params=("_id", "patient", "code", "category", "date", "_lastUpdated"),
+        repeatable=frozenset({"_lastUpdated", *filters.STRENGTH_FILTERS}),
     ),
     FhirType(
         "QuestionnaireResponse",
@@ -109,13 +125,17 @@ FHIR_TYPES: tuple[FhirType, ...] = (
         "CarePlan",
         read=reads.read_care_plan,
         search=(Source(reads.programs, "created_at", each(mapping.care_plan_resource)),),
-        search_params=PATIENT_SEARCH,
+        search_params=("_id", "patient", "date", "status", "_lastUpdated"),
+        filters=filters.CARE_PLAN_FILTERS,
+        repeatable=frozenset({"_lastUpdated", *filters.CARE_PLAN_FILTERS}),
     ),
     FhirType(
         "Encounter",
         read=reads.read_encounter,
         search=(Source(reads.sessions, "performed_at", each(mapping.encounter_resource)),),
-        search_params=PATIENT_SEARCH,
+        search_params=("_id", "patient", "date", "status", "_lastUpdated"),
+        filters=filters.ENCOUNTER_FILTERS,
+        repeatable=frozenset({"_lastUpdated", *filters.ENCOUNTER_FILTERS}),
     ),
     FhirType(
         "Appointment",
@@ -137,7 +157,21 @@ FHIR_TYPES: tuple[FhirType, ...] = (
         },
         repeatable=frozenset({"_lastUpdated", "start"}),
     ),
-    FhirType("Schedule", read=appointments.read_schedule, listing=appointments.schedules, search_params=("actor",)),
+    FhirType(
+        "Schedule",
+        read=appointments.read_schedule,
+        listing=appointments.schedules,
+        search_params=("actor",),
+        filters={"actor": appointments.schedule_actor},
+    ),
+    FhirType(
+        "Device",
+        read=devices.read_device,
+        listing=devices.device_listing,
+        search_params=("_id", "identifier", "type", "status", "location", "device-name"),
+        filters=devices.DEVICE_FILTERS,
+        repeatable=frozenset(devices.DEVICE_FILTERS),
+    ),
     FhirType(
         "DiagnosticReport",
         read=reads.read_diagnostic_report,

@@ -61,6 +61,9 @@ SESSION_STATUS_SYSTEM = f"{LOCAL_BASE}/CodeSystem/session-status"
 PROGRAM_STATUS_SYSTEM = f"{LOCAL_BASE}/CodeSystem/program-status"
 PROGRAM_PHASE_SYSTEM = f"{LOCAL_BASE}/CodeSystem/program-phase"  # training | maintenance
 ORGANIZATION_ID_SYSTEM = f"{LOCAL_BASE}/sid/organization"
+# A machine's serial number (its Device identifier): the manufacturer's, unique within a clinic.
+MACHINE_SERIAL_SYSTEM = f"{LOCAL_BASE}/sid/machine-serial"
+MACHINE_KIND_SYSTEM = f"{LOCAL_BASE}/CodeSystem/machine-kind"  # lumbar-extension | cervical-extension
 QUESTIONNAIRE_BASE = f"{LOCAL_BASE}/Questionnaire"
 
 # Local extensions (StructureDefinitions to publish with the CapabilityStatement's documentation).
@@ -145,6 +148,10 @@ ENCOUNTER_STATUS = frozenset(
     }
 )
 LOCATION_STATUS = frozenset({"active", "suspended", "inactive"})
+DEVICE_STATUS = frozenset({"active", "inactive", "entered-in-error", "unknown"})
+DEVICE_NAME_TYPE = frozenset(
+    {"udi-label-name", "user-friendly-name", "patient-reported-name", "manufacturer-name", "model-name", "other"}
+)
 APPOINTMENT_STATUS = frozenset(
     {
         "proposed",

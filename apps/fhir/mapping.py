@@ -7,11 +7,16 @@ StrengthTest or QuestionnaireResponse ids (UUIDs never collide), so `Observation
 whichever table holds the id; a score Observation and its QuestionnaireResponse share one id.
 
 Rows to prefetch in lists: Patient → organization; StrengthTest → points; TrainingSession →
-clinic, program. Appointment and Slot read their row alone; Schedule is a Machine; DiagnosticReport is a
-signed progress report (its PDF stored with it).
+clinic, program; Device (a Machine) → clinic. Appointment and Slot read their row alone; Schedule is a
+Machine; DiagnosticReport is a signed progress report (its PDF stored with it).
 """
 
-from apps.fhir.resources.administrative import location_resource, organization_resource, patient_resource
+from apps.fhir.resources.administrative import (
+    device_resource,
+    location_resource,
+    organization_resource,
+    patient_resource,
+)
 from apps.fhir.resources.base import Json
 from apps.fhir.resources.clinical import (
     care_plan_resource,
@@ -29,6 +34,7 @@ __all__ = [
     "appointment_resource",
     "capability_statement",
     "care_plan_resource",
+    "device_resource",
     "diagnostic_report_resource",
     "encounter_resource",
     "location_resource",

@@ -11,11 +11,18 @@ Decisions:
   same answer the read of that patient gets.
 - `_lastUpdated` takes the prefixes gt, ge, lt, le (repeatable, ANDed) on an instant with a zone
   or a date (midnight UTC); anything else is 400.
+- Each type's own parameters (Patient `identifier`, `name`…, Observation `code`, `date`…, Device …):
+  `apps.fhir.filters`, `apps.fhir.devices`, parsed by `apps.fhir.matching` and `apps.fhir.search`. A
+  malformed value (a date, `_count`, an empty value) is a 400 naming the parameter; a well-formed value
+  that names nothing (an unknown code, an MRN of elsewhere) matches nothing.
 - Paging: `_count` (default 20, capped at 100) and an opaque keyset cursor `_page` in the `next`
-  link, newest first. `total` is the number of matches of the whole search.
+  link, newest first; the `next` link carries every other parameter as given, `self` is the request.
+  `total` is the number of matches of the whole search. `_summary=count` gives the total alone:
+  no entries, so nothing read and nothing audited. Schedule and Device (a few machines per clinic)
+  list every match in their fixed order, paged by offset.
 - Every resource about a patient that a response carries writes one read audit event (reads via
   `record`; a search page through the row path, one INSERT whichever tables it shows).
-  Organization, Location and Schedule (a machine) carry no patient data and are not audited.
+  Organization, Location, Schedule and Device (a machine) carry no patient data and are not audited.
 - Appointment, Slot and Schedule: see `apps.fhir.appointments` (a Slot is the busy time of a live
   appointment; free times are the partner API's, per program).
 - The builders (`apps.fhir.mapping`) return the JSON itself, as plain dicts; the views hand it to the
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -103,7 +111,7 @@ class SearchView(FhirView):
         if fhir_type is None or not (fhir_type.search or fhir_type.listing):
             raise Http404
         params = request.query_params
-        unknown = set(params) - search.COMMON_PARAMS - set(fhir_type.search_params)
+        unknown = set(params) - search.COMMON_PARAMS - fhir_type.accepted
         if unknown:
             names = ", ".join(sorted(unknown))
             raise invalid(f"Unsupported search parameter(s) for {fhir_type.name}: {names}.", sorted(unknown)[0])
@@ -111,34 +119,45 @@ class SearchView(FhirView):
             if name not in fhir_type.repeatable and len(params.getlist(name)) > 1:
                 raise invalid(f"{name} may be given once.", name)
         count = search.page_size(params.get("_count"))
+        only_total = search.summary_count(params.get("_summary"))
+        condition = search.narrowing(fhir_type.filters, params)
         if fhir_type.listing is not None:
-            return self._listing(request, fhir_type, count)
-        condition = search.last_updated_filter(params.getlist("_lastUpdated"))
-        for name, narrow in fhir_type.filters.items():
-            if name in params:
-                condition &= narrow(params.getlist(name))
+            return self._listing(request, fhir_type, condition, count, only_total)
+        condition &= search.last_updated_filter(params.getlist("_lastUpdated"))
+        conditions = {source: condition & search.narrowing(source.filters, params) for source in fhir_type.search}
         patient_id = search.patient_of(request.user, params["patient"]) if "patient" in params else None
+        if only_total:
+            total = search.search_total(conditions, request.user, patient_id=patient_id)
+            bundle = mapping.searchset_bundle([], total=total, self_url=request.build_absolute_uri())
+            return self.resource_response(bundle)
         cursor = search.decode_cursor(params["_page"]) if "_page" in params else None
 
-        page = search.search_page(
-            fhir_type.search, request.user, condition=condition, patient_id=patient_id, cursor=cursor, count=count
-        )
+        page = search.search_page(conditions, request.user, patient_id=patient_id, cursor=cursor, count=count)
         resources = search.page_resources(page)
         search.record_page_reads(page, actor=request.user)
-        next_url = None
-        if page.after is not None:
-            query = params.copy()
-            query["_page"] = search.encode_cursor(*page.after)
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        next_url = self._next_url(request, search.encode_cursor(*page.after)) if page.after is not None else None
         bundle = mapping.searchset_bundle(
             resources, total=page.total, self_url=request.build_absolute_uri(), next_url=next_url
         )
         return self.resource_response(bundle)
 
-    def _listing(self, request: Request, fhir_type: FhirType, count: int) -> Response:
-        """A small table of no patient's data (Schedule): every match, the first `count` shown, no paging."""
-        resources = fhir_type.listing(request.user, request.query_params)
+    def _listing(self, request: Request, fhir_type: FhirType, condition: Q, count: int, only_total: bool) -> Response:
+        """A small table of no patient's data (Schedule, Device): every match, `count` a page, paged by offset."""
+        resources = fhir_type.listing(request.user, condition)
+        page = request.query_params.get("_page")
+        offset = search.decode_offset(page) if page is not None and not only_total else 0
+        shown = [] if only_total else resources[offset : offset + count]
+        more = not only_total and offset + count < len(resources)
         bundle = mapping.searchset_bundle(
-            resources[:count], total=len(resources), self_url=request.build_absolute_uri()
+            shown,
+            total=len(resources),
+            self_url=request.build_absolute_uri(),
+            next_url=self._next_url(request, search.encode_offset(offset + count)) if more else None,
         )
         return self.resource_response(bundle)
+
+    def _next_url(self, request: Request, page: str) -> str:
+        """This search with every parameter as given, on the page after this one."""
+        query = request.query_params.copy()
+        query["_page"] = page
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from apps.assessments import scoring
 from apps.assessments.models import QuestionnaireResponse, StrengthTest, StrengthTestPoint
-from apps.clinics.models import Clinic, Organization
+from apps.clinics.models import Clinic, Machine, Organization
 from apps.fhir import mapping
 from apps.patients.models import Patient
 from apps.programs.models import Program, TrainingSession
@@ -315,6 +315,18 @@ SEARCH_PARAMS = {
 }
 
 
+def machine_active() -> Machine:
+    return Machine(pk=21, clinic=clinic_full(), kind="lumbar_extension", name="Lumbar 1", serial_number="MX-1001")
+
+
+def machine_inactive() -> Machine:
+    clinic = clinic_bare()
+    clinic.organization = organization()
+    return Machine(
+        pk=22, clinic=clinic, kind="cervical_extension", name="Cervical 2", serial_number="MX 2002", is_active=False
+    )
+
+
 def _searchset() -> Any:
     return mapping.searchset_bundle(
         [mapping.strength_observation(strength_lumbar()), mapping.score_observation(odi())],
@@ -363,6 +375,8 @@ CASES: dict[str, Callable[[], Any]] = {
     "encounter_completed": lambda: mapping.encounter_resource(session_completed()),
     "encounter_stopped_early": lambda: mapping.encounter_resource(session_stopped_early()),
     "encounter_maintenance": lambda: mapping.encounter_resource(session_maintenance()),
+    "device_active": lambda: mapping.device_resource(machine_active()),
+    "device_inactive": lambda: mapping.device_resource(machine_inactive()),
     "operation_outcome": lambda: mapping.operation_outcome("error", "not-found", "Patient/x is not known."),
     "operation_outcome_with_expression": lambda: mapping.operation_outcome(
         "warning", "invalid", "_count must be at least 1.", expression=["_count"]

@@ -4,6 +4,10 @@
 `fhir.resources.R4B` model, dumped with `model_dump(mode="json", exclude_none=True)`, rendered by the FHIR
 renderer, for the fixed rows of `golden_rows.py`. The JSON built by hand must render to the same bytes,
 and each golden body must still be the JSON the R4B models write (`r4.parsed`), so neither side drifts.
+
+A change of a builder's output made on purpose (the CapabilityStatement's parameter documentation, the
+Device builder) rewrites only the cases it changes: `python -m tests.fhir.regenerate_golden <case> …`
+(see that module), and the diff of `golden.json` must show that change alone.
 """
 
 from __future__ import annotations

@@ -106,6 +106,9 @@ def test_metadata_is_open_and_lists_exactly_the_interactions_served(api):
     assert {("Patient", "read"), ("Patient", "search-type"), ("Observation", "search-type")} <= listed
 
 
+SAMPLE_VALUES = {"date": "gt2020-01-01", "token": "x", "string": "a", "reference": "x"}  # well-formed, each type
+
+
 def test_every_listed_interaction_resolves_to_a_view_and_every_search_param_is_accepted(api, writer_a, patient_a):
     body = api("GET", f"{BASE}/metadata").json()
     resolver = get_resolver()
@@ -116,9 +119,10 @@ def test_every_listed_interaction_resolves_to_a_view_and_every_search_param_is_a
             assert match.url_name == f"{resource['type']}-read"
         if "search-type" in codes_served:
             for param in resource.get("searchParam", []):
-                value = str(patient_a.pk) if param["name"] == "patient" else "gt2020-01-01T00:00:00Z"
+                value = str(patient_a.pk) if param["name"] == "patient" else SAMPLE_VALUES[param["type"]]
                 response = api("GET", f"{BASE}/{resource['type']}?{param['name']}={value}", token=writer_a)
                 assert validated(response)["type"] == "searchset"
+                assert param["documentation"]
 
 
 def test_the_url_patterns_are_all_accounted_for():
@@ -302,7 +306,9 @@ def test_a_bad_last_updated_is_400(api, writer_a, value):
     assert body["issue"][0]["expression"] == ["_lastUpdated"]
 
 
-@pytest.mark.parametrize("query", ["name=Ana", "_count=0", "_count=x", "_page=garbage", "patient=x"])
+@pytest.mark.parametrize(
+    "query", ["address=Ana", "name:fuzzy=Ana", "_count=0", "_count=x", "_page=garbage", "patient=x"]
+)
 def test_bad_or_unknown_search_parameters_are_400(api, writer_a, query):
     outcome(api("GET", f"{BASE}/Patient?{query}", token=writer_a), 400, "invalid")
 

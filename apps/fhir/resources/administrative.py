@@ -1,4 +1,4 @@
-"""Organization, Location (clinic) and Patient: administrative data only, nothing clinical."""
+"""Organization, Location (clinic), Patient and Device (machine): administrative data only, nothing clinical."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from apps.fhir import codes
-from apps.fhir.resources.base import Json, checked, compact, iso, meta, reference
+from apps.fhir.resources.base import Json, checked, compact, concept, iso, meta, reference
 
 if TYPE_CHECKING:
     from apps.clinics import models as clinic_models
@@ -136,5 +136,37 @@ def patient_resource(patient: patient_models.Patient) -> Json:
             if language
             else None,
             "managingOrganization": reference("Organization", patient.organization_id),
+        }
+    )
+
+
+# The columns `device_resource` reads, for the searches that load only those.
+DEVICE_FIELDS = ("clinic__organization", "kind", "name", "serial_number", "is_active")
+
+
+def device_resource(machine: clinic_models.Machine) -> Json:
+    """A clinic's extension machine: its serial number, name and kind; owned by the organization, at the
+    clinic. No `meta.lastUpdated`: machines have no update timestamp. Needs `clinic` (its organization).
+    """
+    kind, kind_label = machine.kind.replace("_", "-"), machine.get_kind_display()
+    return compact(
+        {
+            "resourceType": "Device",
+            "id": str(machine.pk),
+            "identifier": [
+                {
+                    "type": concept(codes.V2_IDENTIFIER_TYPE, "SNO", "Serial Number"),
+                    "system": codes.MACHINE_SERIAL_SYSTEM,
+                    "value": machine.serial_number,
+                }
+            ],
+            "status": checked("active" if machine.is_active else "inactive", codes.DEVICE_STATUS, "Device.status"),
+            "serialNumber": machine.serial_number,
+            "deviceName": [
+                {"name": machine.name, "type": checked("user-friendly-name", codes.DEVICE_NAME_TYPE, "deviceName.type")}
+            ],
+            "type": concept(codes.MACHINE_KIND_SYSTEM, kind, kind_label, text=kind_label),
+            "owner": reference("Organization", machine.clinic.organization_id),
+            "location": reference("Location", machine.clinic_id),
         }
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.fhir import codes
 from apps.fhir.resources.base import Json, checked, iso
+from apps.fhir.resources.search_params import definition_of
 
 # --- Bundle --------------------------------------------------------------------------------------
 
@@ -70,24 +71,6 @@ def operation_outcome(severity: str, code: str, diagnostics: str, *, expression:
 
 # --- CapabilityStatement -------------------------------------------------------------------------
 
-SEARCH_PARAM_DEFINITIONS: dict[str, tuple[str, str]] = {  # name → (type, definition canonical)
-    "_id": ("token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
-    "_lastUpdated": ("date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
-    "patient": ("reference", "http://hl7.org/fhir/SearchParameter/clinical-patient"),
-}
-PATIENT_PARAM_DEFINITIONS = {
-    "QuestionnaireResponse": "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-patient",
-    "Appointment": "http://hl7.org/fhir/SearchParameter/Appointment-patient",
-}
-# Parameters one resource type defines: (type, name) → (type, definition canonical).
-TYPE_PARAM_DEFINITIONS: dict[tuple[str, str], tuple[str, str]] = {
-    ("Appointment", "date"): ("date", "http://hl7.org/fhir/SearchParameter/Appointment-date"),
-    ("Appointment", "status"): ("token", "http://hl7.org/fhir/SearchParameter/Appointment-status"),
-    ("Slot", "schedule"): ("reference", "http://hl7.org/fhir/SearchParameter/Slot-schedule"),
-    ("Slot", "start"): ("date", "http://hl7.org/fhir/SearchParameter/Slot-start"),
-    ("Slot", "status"): ("token", "http://hl7.org/fhir/SearchParameter/Slot-status"),
-    ("Schedule", "actor"): ("reference", "http://hl7.org/fhir/SearchParameter/Schedule-actor"),
-}
 # Defaults: `patient` on patient-compartment resources; `_lastUpdated` where the row has updated_at.
 DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "Organization": (),
@@ -103,11 +86,18 @@ DEFAULT_SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What every search takes besides its type's parameters (CapabilityStatement.rest.documentation).
+SEARCH_DOCUMENTATION = (
+    "Searches are strict: a parameter not declared here, or a malformed value, is a 400 OperationOutcome "
+    "naming it; a value that names nothing you may see matches nothing. Every search takes `_count` (1-100, "
+    "default 20) and `_summary=count` (the total alone, no entries); pages run newest first, each with its "
+    "`self` link and, while more follow, a `next` link that keeps the search's parameters."
+)
+
+
 def _search_param(resource_type: str, name: str) -> Json:
-    kind, definition = TYPE_PARAM_DEFINITIONS.get((resource_type, name)) or SEARCH_PARAM_DEFINITIONS[name]
-    if name == "patient":
-        definition = PATIENT_PARAM_DEFINITIONS.get(resource_type, definition)
-    return {"name": name, "definition": definition, "type": kind}
+    kind, definition, documentation = definition_of(resource_type, name)
+    return {"name": name, "definition": definition, "type": kind, "documentation": documentation}
 
 
 def capability_statement(
@@ -146,5 +136,5 @@ def capability_statement(
         "implementation": {"description": "SpineZone FHIR R4 API", "url": base_url},
         "fhirVersion": codes.FHIR_VERSION,
         "format": [codes.FHIR_JSON],
-        "rest": [{"mode": "server", "resource": resources}],
+        "rest": [{"mode": "server", "documentation": SEARCH_DOCUMENTATION, "resource": resources}],
     }
