@@ -28,6 +28,7 @@ from apps.clinics.api_base import ClinicianField, ScopedGenericAPIView
 from apps.clinics.models import Machine
 from apps.patients.api import IDEMPOTENCY_HEADER
 from apps.patients.selectors import record_get
+from apps.programs import api_docs as docs
 from apps.programs.models import (
     Flag,
     FlagKind,
@@ -246,7 +247,7 @@ class ProgramListView(_ListView):
     def rows(self) -> QuerySet[Program]:
         return Program.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
 
-    @extend_schema(operation_id="programs_list", responses=ProgramOutput(many=True))
+    @extend_schema(operation_id="programs_list", responses=ProgramOutput(many=True), **docs.PROGRAMS_LIST)
     def get(self, request: Request) -> Response:
         return self.list(request)
 
@@ -257,7 +258,10 @@ class ProgramDetailView(ScopedGenericAPIView):
     serializer_class = ProgramOutput
 
     @extend_schema(
-        operation_id="programs_retrieve", parameters=[IF_NONE_MATCH], responses={200: ProgramOutput, **NOT_MODIFIED}
+        operation_id="programs_retrieve",
+        parameters=[IF_NONE_MATCH],
+        responses={200: ProgramOutput, **NOT_MODIFIED},
+        **docs.PROGRAM_READ,
     )
     def get(self, request: Request, program_id: uuid.UUID) -> Response:
         return detail_response(request, record_get(Program, request.user, program_id), ProgramOutput)
@@ -273,12 +277,15 @@ class ProgramSessionListView(_ListView):
         program = record_get(Program, self.request.user, self.kwargs["program_id"], audit=False)
         return TrainingSession.objects.for_user(self.request.user).filter(program=program)
 
-    @extend_schema(operation_id="programs_sessions_list", responses=SessionOutput(many=True))
+    @extend_schema(
+        operation_id="programs_sessions_list", responses=SessionOutput(many=True), **docs.SESSIONS_OF_PROGRAM
+    )
     def get(self, request: Request, program_id: uuid.UUID) -> Response:
         return self.list(request)
 
     @extend_schema(
         operation_id="programs_sessions_create",
+        **docs.SESSION_CREATE,
         request=SessionInput,
         responses={201: SessionOutput, **idempotency.KEY_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
@@ -306,7 +313,7 @@ class SessionListView(_ListView):
     def rows(self) -> QuerySet[TrainingSession]:
         return TrainingSession.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
 
-    @extend_schema(operation_id="sessions_list", responses=SessionOutput(many=True))
+    @extend_schema(operation_id="sessions_list", responses=SessionOutput(many=True), **docs.SESSIONS_LIST)
     def get(self, request: Request) -> Response:
         return self.list(request)
 
@@ -319,6 +326,6 @@ class FlagListView(_ListView):
     def rows(self) -> QuerySet[Flag]:
         return Flag.objects.for_user(self.request.user).filter(patient__deleted_at__isnull=True)
 
-    @extend_schema(operation_id="flags_list", responses=FlagOutput(many=True))
+    @extend_schema(operation_id="flags_list", responses=FlagOutput(many=True), **docs.FLAGS_LIST)
     def get(self, request: Request) -> Response:
         return self.list(request)

@@ -19,7 +19,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ErrorResponse404Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import serializers, status
@@ -244,6 +244,18 @@ class AppointmentListView(ScopedGenericAPIView):
     @extend_schema(
         operation_id="appointments_create",
         summary="Book an appointment",
+        examples=[
+            OpenApiExample(
+                "A slot the finder offered",
+                request_only=True,
+                value={
+                    "program": "6f1c2b9e-4d0a-4c52-9a77-2f4d8e1b3c10",
+                    "machine": 3,
+                    "starts_at": "2026-03-06T08:30:00+01:00",
+                    "supervisor": "pt.meyer",
+                },
+            )
+        ],
         description="Book a slot offered by `GET /api/v1/slots/` for a program of your clinics (read-write "
         "tokens). The clinic's rules apply as for staff: a free slot of its calendar, inside the "
         "booking horizon, on an active machine of the program's kind, not before the program's "
@@ -297,6 +309,7 @@ class AppointmentCancelView(ScopedGenericAPIView):
     @extend_schema(
         operation_id="appointments_cancel",
         summary="Cancel an appointment",
+        examples=[OpenApiExample("The patient is ill", request_only=True, value={"reason": "Patient called in sick."})],
         description="Cancel a booked or checked-in appointment and free its machine (read-write tokens). "
         "Inside the clinic's late-cancellation window it is recorded as late (`cancelled_late`). "
         "An appointment that is already cancelled, completed or missed is a 400 on `state`.",
