@@ -25,7 +25,7 @@ from apps.assessments import scoring
 from apps.assessments.scoring import InvalidQuestionnaire, InvalidScore
 from apps.clinics.arguments import RuleArgumentError
 from apps.outcomes import progress_rules, stats
-from apps.patients import screening
+from apps.patients import chronology, screening
 from apps.patients.screening import LUMBAR_ITEMS, IncompleteScreen
 from apps.programs import progression, schedule
 from apps.programs.progression import PreviousSession, SessionResult
@@ -34,7 +34,7 @@ from apps.reminders.rules import Recipient
 from apps.scheduling import slots
 from apps.scheduling.slots import Booking, Calendar, OpeningRange
 
-MODULES = (scoring, screening, progression, schedule, rules, slots, stats, progress_rules)
+MODULES = (scoring, screening, chronology, progression, schedule, rules, slots, stats, progress_rules)
 
 
 def public_rules(module: ModuleType) -> dict[str, Callable[..., object]]:
@@ -77,6 +77,7 @@ LA = ZoneInfo("America/Los_Angeles")
 LAST = datetime(2026, 3, 5, 10, tzinfo=LA)  # a Thursday, 10:00 local
 NOW = datetime(2026, 3, 15, 10, tzinfo=LA)
 DISCHARGE = LAST + timedelta(weeks=10)
+BORN, TODAY = date(1970, 5, 4), NOW.date()
 CURVE = [(0, 180), (12, 220), (24, 260), (36, 300)]
 ANGLES = [72, 60, 48, 36, 24, 12, 0]
 SESSION = SessionResult(reps=10, time_under_load_s=100, reached_failure=True, pain_before=2, pain_after=2)
@@ -425,6 +426,17 @@ CASES: dict[str, Case] = {
             "max_plausible_torque": AMOUNT,
         },
     ),
+    # apps.patients.chronology
+    "chronology.birth_date_problem": Case({"born": BORN, "today": TODAY}, {"born": DAY, "today": DAY}),
+    "chronology.death_date_problem": Case(
+        {"died": TODAY, "born": BORN, "today": TODAY}, {"died": DAY, "born": DAY, "today": DAY}
+    ),
+    "chronology.clinical_time_problem": Case(
+        {"moment": LAST, "born": BORN, "now": NOW, "tz": LA},
+        {"moment": MOMENT, "born": DAY, "now": MOMENT, "tz": ZONE},
+    ),
+    "chronology.whole_seconds": Case({"moment": LAST}, {"moment": MOMENT}),
+    "chronology.latest_date": Case({"now": NOW}, {"now": MOMENT}),
     # apps.patients.screening
     "screening.screen_problems": Case(
         {"region": "lumbar", "answers": LUMBAR_CLEAR},
@@ -735,6 +747,7 @@ def test_the_rule_modules_are_all_read():
     assert {key.partition(".")[0] for key in RULES} == {
         "scoring",
         "screening",
+        "chronology",
         "progression",
         "schedule",
         "rules",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,11 +17,10 @@ from apps.assessments.models import Instrument, QuestionnaireResponse, StrengthT
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic, Machine, MachineKind
+from apps.patients.chronology import clinical_time_problem
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
 
-# A tablet's clock running a little ahead of the server's does not make a test "in the future".
-CLOCK_SKEW = timedelta(minutes=5)
 TWO_DECIMALS = Decimal("0.01")
 REGION_OF_MACHINE = {
     MachineKind.LUMBAR_EXTENSION: Region.LUMBAR,
@@ -70,12 +69,11 @@ def clinician_of_record(*, actor: Any, clinician: Any, perm: str, patient: Patie
     return clinician
 
 
-def _moment_problem(moment: object) -> str | None:
+def _moment_problem(moment: object, patient: Patient, tz: tzinfo) -> str | None:
+    """A time given with its zone, after the patient's birth, not ahead of the clock (apps.patients.chronology)."""
     if not isinstance(moment, datetime) or timezone.is_naive(moment):
         return "Give a date and time with its time zone."
-    if moment > timezone.now() + CLOCK_SKEW:
-        return "This is in the future."
-    return None
+    return clinical_time_problem(moment, born=patient.birth_date, now=timezone.now(), tz=tz)
 
 
 def _record_clinic(actor: Any, patient: Patient, clinic: Clinic | None) -> int:
@@ -143,11 +141,9 @@ def _point_errors(points: object, machine: Machine, rom_min_deg: int, rom_max_de
 
 
 def _test_errors(
-    machine: Machine, performed_at: object, rom: tuple[int, int], points: object, unit: str, **pain: int | None
+    machine: Machine, rom: tuple[int, int], points: object, unit: str, **pain: int | None
 ) -> dict[str, Any]:
     errors: dict[str, Any] = {**_rom_errors(machine, *rom), **_pain_errors(**pain)}
-    if problem := _moment_problem(performed_at):
-        errors["performed_at"] = problem
     if unit not in TorqueUnit.values:
         errors["unit"] = f"Unknown torque unit {unit!r}: use {', '.join(TorqueUnit.values)}."
         return errors
@@ -185,9 +181,20 @@ def _check_testing_allowed(patient: Patient) -> None:
 
 
 def _validate_test(
-    machine: Machine, performed_at: object, rom: tuple[int, int], points: object, unit: str, **pain: int | None
+    patient: Patient,
+    clinic: Clinic,
+    machine: Machine,
+    performed_at: object,
+    rom: tuple[int, int],
+    points: object,
+    unit: str,
+    **pain: int | None,
 ) -> None:
-    if errors := _test_errors(machine, performed_at, rom, points, unit, **pain):
+    """Every problem of the test at once; its time is judged on the wall clock of the machine's `clinic`."""
+    errors = _test_errors(machine, rom, points, unit, **pain)
+    if problem := _moment_problem(performed_at, patient, clinic.tzinfo):
+        errors["performed_at"] = problem
+    if errors:
         raise ValidationError(errors)
 
 
@@ -240,7 +247,9 @@ def strength_test_record(
     _check_testing_allowed(patient)
     unit = machine.load_unit if unit is None else unit
     rom = (rom_min_deg, rom_max_deg)
-    _validate_test(machine, performed_at, rom, points, unit, pain_before=pain_before, pain_after=pain_after)
+    _validate_test(
+        patient, clinic, machine, performed_at, rom, points, unit, pain_before=pain_before, pain_after=pain_after
+    )
     stored = _stored_points(points, unit)
     _lock_patient(patient)  # before _store_test asks whether this is the region's first test
     test = _store_test(
@@ -283,12 +292,17 @@ def _response_recorder(actor: Any, patient: Patient, recorded_by: Any) -> Any:
     return clinician_of_record(actor=actor, clinician=recorded_by, perm=perm, patient=patient, field="recorded_by")
 
 
-def _validated_response(instrument: str, answers: Any, completed_at: object) -> tuple[list[int | None], scoring.Score]:
-    """The answers as stored and their score; an unknown instrument is refused first, then every other problem."""
+def _validated_response(
+    patient: Patient, instrument: str, answers: Any, completed_at: object
+) -> tuple[list[int | None], scoring.Score]:
+    """The answers as stored and their score; an unknown instrument is refused first, then every other problem.
+
+    The time is judged on the wall clock of the patient's home clinic, as the admin's form reads it.
+    """
     if instrument not in Instrument.values:
         raise ValidationError({"instrument": f"Unknown instrument {instrument!r}: use odi, ndi or pain_nrs."})
     errors = {}
-    if problem := _moment_problem(completed_at):
+    if problem := _moment_problem(completed_at, patient, patient.clinic.tzinfo):
         errors["completed_at"] = problem
     try:
         stored, score = _scored(instrument, answers)
@@ -324,7 +338,7 @@ def questionnaire_record(
     """An ODI, NDI or pain NRS response; only a valid response is stored, with its score and band."""
     recorded_by = _response_recorder(actor, patient, recorded_by)
     clinic_id = _record_clinic(actor, patient, clinic)
-    stored, score = _validated_response(instrument, answers, completed_at)
+    stored, score = _validated_response(patient, instrument, answers, completed_at)
     response = _store_response(
         stored,
         score,

@@ -2,13 +2,13 @@
 
 Types, lengths and ranges are the model's (its field options and validators, backed by its
 constraints): the API serializer and the forms derive their fields from it, the services run
-`full_clean`. This module adds the list of names and the checks the model does not hold.
+`full_clean`, whose `Patient.clean` holds the dates to what can be true (apps.patients.chronology).
+This module adds the list of names, and the refusal of any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 # In the order the staff form shows them. `clinic` is not here: it passes the tenancy gate
 # (access_clinic), and moving it has its own rule (services.patient_move_problem).
@@ -28,17 +28,8 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 )
 
 NOT_EDITABLE = "This field cannot be set here."
-EARLIEST_BIRTH_YEAR = 1900
-BIRTH_DATE_OUT_OF_RANGE = "Give a birth date between 1900 and today."
 
 
 def not_editable_errors(names: Iterable[str]) -> dict[str, str]:
     """A field error for each name a caller may not set (ids, deletion, unsubscribe stamps...)."""
     return {name: NOT_EDITABLE for name in sorted(set(names).difference(EDITABLE_FIELDS))}
-
-
-def birth_date_problem(born: date, *, today: date) -> str | None:
-    """Why a birth date typed at the front desk is implausible (a future year, a slipped century), or None."""
-    if born > today or born.year < EARLIEST_BIRTH_YEAR:
-        return BIRTH_DATE_OUT_OF_RANGE
-    return None

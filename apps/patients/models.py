@@ -7,14 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django_scopes import ScopedManager
 
 from apps.audit.subjects import Subject
 from apps.clinics.access import restrict, visible_clinic_ids
+from apps.patients import chronology
 from apps.patients.screening import CLEAR, REFER
 
 
@@ -125,6 +128,27 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} (MRN {self.mrn})"
+
+    def clean(self) -> None:
+        """A birth date and a date of death that can be true (apps.patients.chronology), each on its field.
+
+        `full_clean` runs this for the services (the API and the staff forms) and for the admin's form.
+        "Today" is the latest date on Earth (`chronology.latest_date`): a date has no zone.
+        """
+        today = chronology.latest_date(timezone.now())
+        errors = {name: problem for name, problem in self._date_problems(today).items() if problem}
+        if errors:
+            raise ValidationError(errors)
+
+    def _date_problems(self, today: date) -> dict[str, str | None]:
+        # A value its field could not read is still the text given, and already has its error.
+        born, died = (value if isinstance(value, date) else None for value in (self.birth_date, self.deceased_on))
+        if born is None:
+            return {}
+        return {
+            "birth_date": chronology.birth_date_problem(born, today=today),
+            "deceased_on": None if died is None else chronology.death_date_problem(died, born=born, today=today),
+        }
 
     def audit_subject(self) -> Subject:
         return Subject(organization_id=self.organization_id, clinic_id=self.clinic_id, patient_id=self.pk)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic
+from apps.patients.chronology import clinical_time_problem
 from apps.patients.fields import not_editable_errors
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome, ScreenResult
 from apps.patients.screening import IncompleteScreen, screen_result
@@ -129,6 +130,10 @@ def red_flag_screen_record(
     clinic = patient.clinic if clinic is None else access_clinic(actor, clinic.pk)
     if clinic.organization_id != patient.organization_id:
         raise ValidationError({"clinic": "The screen must be done at a clinic of the patient's organization."})
+    now = timezone.now()
+    screened_at = now if screened_at is None else screened_at
+    if problem := clinical_time_problem(screened_at, born=patient.birth_date, now=now, tz=clinic.tzinfo):
+        raise ValidationError({"screened_at": problem})
     screen = RedFlagScreen.objects.create(
         patient=patient,
         clinic=clinic,
@@ -136,7 +141,7 @@ def red_flag_screen_record(
         answers=dict(answers),
         result=result,
         screened_by=actor,
-        screened_at=screened_at or timezone.now(),
+        screened_at=screened_at,
     )
     events.record(action=events.Action.CREATE, obj=screen, actor=actor)
     return screen

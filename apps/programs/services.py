@@ -21,6 +21,7 @@ from apps.audit import events
 from apps.audit.events import SYSTEM
 from apps.clinics.access import access_clinic
 from apps.clinics.models import MACHINE_DEFAULTS, Clinic, Machine, MachineKind
+from apps.patients.chronology import clinical_time_problem, whole_seconds
 from apps.patients.models import Patient, Region
 from apps.patients.selectors import access_patient, training_blocked
 from apps.programs import flags, progression, schedule, selectors, signals
@@ -223,10 +224,24 @@ def _start_reason(program: Program) -> str:
     return f"start load {load}: 50 % of the baseline peak torque"
 
 
+def _start_time(program: Program, now: datetime | None) -> datetime:
+    """When the program starts: `now` (the clock unless given) at whole seconds, after the patient's birth.
+
+    Whole seconds are the precision of the partners' session times compared with the start
+    (apps.patients.chronology): a set sent as 10:00:00 just after a start at 10:00:00.412 is not before it.
+    """
+    start = whole_seconds(now or timezone.now())
+    born, tz = program.patient.birth_date, program.clinic.tzinfo
+    if problem := clinical_time_problem(start, born=born, now=timezone.now(), tz=tz):
+        raise ValidationError({"started_at": problem})
+    return start
+
+
 @transaction.atomic
 def program_start(*, actor: Any, program: Program, now: datetime | None = None) -> Program:
+    """Start a draft at `now` (the clock unless given), stored at whole seconds (`_start_time`)."""
     gate(actor, program.patient, "programs.change_program", program)
-    now = now or timezone.now()
+    now = _start_time(program, now)
     lock(program)
     if program.status != ProgramStatus.DRAFT:
         raise IllegalTransition({"status": f"Only a draft program can be started; this one is {program.status}."})

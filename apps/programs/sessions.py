@@ -6,7 +6,7 @@ program's load proposal, due times and flags, the audit events) commits or rolls
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from apps.assessments.services import clinician_of_record
 from apps.audit import events
 from apps.clinics.access import access_clinic
 from apps.clinics.models import Clinic, Machine
+from apps.patients.chronology import clinical_time_problem
 from apps.programs import flags, progression, schedule, selectors
 from apps.programs.models import (
     AttendanceState,
@@ -56,7 +57,6 @@ SESSION_INPUTS = (
 
 # --- session_record -------------------------------------------------------------------------------
 
-FUTURE_SKEW = timedelta(minutes=5)
 WHOLE_NUMBER_LIMITS = {"reps": 50, "time_under_load_s": 300, "pain_before": 10, "pain_after": 10}
 
 
@@ -102,11 +102,20 @@ def _load_error(load: Decimal, machine: Machine) -> str | None:
     return None
 
 
-def _time_error(program: Program, performed_at: object, now: datetime) -> str | None:
+def _time_error(program: Program, session: TrainingSession, now: datetime) -> str | None:
+    """Why the session cannot be at its time, or None.
+
+    First what any clinical time must be (apps.patients.chronology: after the patient's birth on the wall
+    clock of the machine's clinic, not ahead of `now`), then within the program: from its start, which is
+    stored at whole seconds (a partner's 10:00:00 is not before a start stamped 10:00:00.412), and after
+    its last completed session.
+    """
+    performed_at = session.performed_at
     if not isinstance(performed_at, datetime) or timezone.is_naive(performed_at):
         return "Give the date and time with its time zone."
-    if performed_at > now + FUTURE_SKEW:
-        return "This time is in the future."
+    born, tz = program.patient.birth_date, session.clinic.tzinfo
+    if problem := clinical_time_problem(performed_at, born=born, now=now, tz=tz):
+        return problem
     if program.started_at and performed_at < program.started_at:
         return "This is before the program started."
     if program.last_completed_at and performed_at <= program.last_completed_at:
@@ -130,7 +139,7 @@ def _value_errors(program: Program, session: TrainingSession, now: datetime) -> 
         errors["status"] = "Choose completed or stopped early."
     problems = {
         "load": _load_error(session.load, machine),
-        "performed_at": _time_error(program, session.performed_at, now),
+        "performed_at": _time_error(program, session, now),
     }
     return errors | {name: problem for name, problem in problems.items() if problem}
 

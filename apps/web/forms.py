@@ -8,7 +8,6 @@ stays the one source of the rules: the forms never repeat a clinical check.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -18,7 +17,7 @@ from django.db.models import QuerySet
 
 from apps.clinics.models import Clinic
 from apps.patients import services as patient_services
-from apps.patients.fields import EDITABLE_FIELDS, birth_date_problem
+from apps.patients.fields import EDITABLE_FIELDS
 from apps.patients.models import Patient, RedFlagScreen, ReviewOutcome
 from apps.patients.screening import ITEMS_BY_REGION
 from apps.programs import maintenance
@@ -91,13 +90,6 @@ class PatientForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
         self.fields["mrn"].widget.attrs["autocomplete"] = "off"
-
-    def clean_birth_date(self) -> date:
-        born = self.cleaned_data["birth_date"]
-        problem = birth_date_problem(born, today=date.today())
-        if problem:
-            raise ValidationError(problem)
-        return born
 
     def changes(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
