@@ -343,10 +343,14 @@ SPECTACULAR_SETTINGS = {
         # Programs and sessions both have a `status`: named, so `check --deploy` has no W001.
         "ProgramStatusEnum": "apps.programs.models.ProgramStatus.choices",
         "SessionStatusEnum": "apps.programs.models.SessionStatus.choices",
+        # Flags and machines both have a `kind`; programs name the machine kind too.
+        "FlagKindEnum": "apps.programs.models.FlagKind.choices",
+        "MachineKindEnum": "apps.clinics.models.MachineKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "apps.api.openapi.list_index_attrs",  # `points.0.torque`, as returned, not `points.INDEX.torque`
+        "apps.api.openapi.forbidden_codes",  # the sign-in middleware's `second_factor_required`
     ],
 }
 

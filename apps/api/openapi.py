@@ -1,4 +1,7 @@
-"""Schema post-processing: the error attrs of list items as the API returns them.
+"""Schema post-processing: error attrs and codes documented as the API returns them.
+
+A staff session that has not passed its second factor gets a 403 `second_factor_required` from the
+sign-in middleware (apps.accounts.middleware) before any view: `ErrorCode403Enum` lists it.
 
 drf-standardized-errors documents an error on a list item's field as the attr `points.INDEX.torque`
 (its LIST_INDEX_IN_API_SCHEMA placeholder), while the API answers `points.0.torque`, the index of the
@@ -35,4 +38,18 @@ def list_index_attrs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 "pattern": _pattern(values[0]),
                 "description": f"`{values[0]}`, the item's index in place of {index.strip('.')}",
             }
+    return result
+
+
+FORBIDDEN_CODES = {"second_factor_required": "Second factor required (a staff session, before its TOTP step)"}
+
+
+def forbidden_codes(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS entry: the 403 codes the middleware answers, beside DRF's."""
+    enum = result.get("components", {}).get("schemas", {}).get("ErrorCode403Enum")
+    if enum is not None:
+        for code, label in FORBIDDEN_CODES.items():
+            if code not in enum["enum"]:
+                enum["enum"].append(code)
+                enum["description"] = f"{enum.get('description', '')}\n* `{code}` - {label}".strip()
     return result

@@ -122,3 +122,10 @@ def access_clinic(user: Any, clinic_id: Any) -> Clinic:
         return clinics_for_user(user).get(pk=clinic_id)
     except (Clinic.DoesNotExist, ValueError, TypeError):
         raise Http404("No such clinic.") from None
+
+
+def access_machine(user: Any, machine_id: Any) -> Machine:
+    try:
+        return machines_for_user(user).get(pk=machine_id)
+    except (Machine.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such machine.") from None

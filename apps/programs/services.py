@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.assessments import selectors as assessment_selectors
 from apps.assessments.models import QuestionnaireResponse, StrengthTest
 from apps.assessments.scoring import as_decimal, fmt
+from apps.assessments.services import clinician_of_record
 from apps.audit import events
 from apps.audit.events import SYSTEM
 from apps.clinics.access import access_clinic
@@ -179,19 +180,23 @@ def program_create(
     baseline_test: StrengthTest | None = None,
     start_load: object = None,
     start_load_override_reason: str = "",
+    prescribed_by: Any = None,
     **prescription: Any,
 ) -> Program:
+    """A draft program. Staff prescribe as themselves; a partner token names the clinician who does
+    (`prescribed_by`), who must be allowed to prescribe at the patient's clinic."""
     gate(actor, patient, "programs.add_program", patient)
     if unknown := sorted(set(prescription) - PRESCRIPTION_FIELDS):
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be set here."))
-    if actor.pk is None:
-        raise ValidationError({"prescribed_by": "A program is prescribed by a clinician, not by the system."})
+    prescriber = clinician_of_record(
+        actor=actor, clinician=prescribed_by, perm="programs.add_program", patient=patient, field="prescribed_by"
+    )
     kind = _machine_kind(region, machine_kind)
     if selectors.program_for_patient(patient=patient, region=region):
         raise ValidationError({"region": ONE_OPEN})
     clinic = _training_clinic(actor, patient, clinic)
     program = Program(
-        patient=patient, clinic=clinic, region=region, machine_kind=kind, prescribed_by=actor, **prescription
+        patient=patient, clinic=clinic, region=region, machine_kind=kind, prescribed_by=prescriber, **prescription
     )
     program.load_unit = MACHINE_DEFAULTS[kind]["load_unit"]
     _check_prescription(program)
@@ -267,11 +272,23 @@ def _check_manual(program: Program, status: str) -> None:
 
 @transaction.atomic
 def program_transition(
-    *, actor: Any, program: Program, status: str, reason: str = "", now: datetime | None = None
+    *,
+    actor: Any,
+    program: Program,
+    status: str,
+    reason: str = "",
+    now: datetime | None = None,
+    clinician: Any = None,
 ) -> Program:
-    """Hold, resume, complete, discharge (a physician's call) or cancel; illegal moves write nothing."""
+    """Hold, resume, complete, discharge (a physician's call) or cancel; illegal moves write nothing.
+
+    A partner token names the clinician it acts for (`clinician`), who must hold the move's permission
+    at the patient's clinic (for a discharge, a physician's); staff move as themselves.
+    """
     perm = "programs.discharge_program" if status == ProgramStatus.DISCHARGED else "programs.change_program"
-    gate(actor, program.patient, perm, program)
+    gate(actor, program.patient, perm if clinician is None else "programs.change_program", program)
+    if clinician is not None:
+        clinician_of_record(actor=actor, clinician=clinician, perm=perm, patient=program.patient, field="clinician")
     now = now or timezone.now()
     lock(program)
     _check_manual(program, status)

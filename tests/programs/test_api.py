@@ -118,6 +118,8 @@ def test_an_unknown_program_is_404(api, reader_a):  # noqa: F811
 @pytest.mark.parametrize("url", [PROGRAMS, SESSIONS, FLAGS, "{PROGRAMS}{pk}/"])
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_read_only_endpoints_answer_405_to_writes(api, writer_a, program_a, url, method):  # noqa: F811
+    if (url, method) == (PROGRAMS, "POST"):
+        pytest.skip("programs are created by POST (tests/programs/test_api_writes.py)")
     url = url.format(PROGRAMS=PROGRAMS, pk=program_a.pk)
     response = api(method, url, token=writer_a, body={"program": str(program_a.pk)})
     assert response.status_code == 405

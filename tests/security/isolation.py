@@ -131,12 +131,18 @@ URLS: dict[str, object] = {
     "api:patient-detail": Target({"patient_id": PATIENT}),
     "api:clinic-list": Listing(),
     "api:clinic-detail": Target({"clinic_id": CLINIC}),
+    "api:machine-list": Listing(("", "?clinic={clinic}", "?clinic={clinic}&kind=lumbar_extension")),
+    "api:machine-detail": Target({"machine_id": MACHINE}),
     "api:strength-test-list": Target({"patient_id": PATIENT}),
     "api:strength-test-detail": Target({"test_id": TEST}),
     "api:questionnaire-list": Target({"patient_id": PATIENT}),
     "api:questionnaire-detail": Target({"response_id": RESPONSE}),
     "api:program-list": Listing(LIST_SEARCH),
     "api:program-detail": Target({"program_id": PROGRAM}),
+    **{
+        f"api:program-{move}": Target({"program_id": PROGRAM})
+        for move in ("start", "hold", "resume", "complete", "discharge", "cancel")
+    },
     "api:program-session-list": Target({"program_id": PROGRAM}),
     "api:session-list": Listing(LIST_SEARCH),
     "api:flag-list": Listing(LIST_SEARCH),
@@ -169,6 +175,8 @@ URLS: dict[str, object] = {
     "fhir:Slot-read": Target({"resource_id": APPOINTMENT}),
     "fhir:Schedule-search-type": Listing(("?actor=Location/{clinic}", "?_id={machine}")),
     "fhir:Schedule-read": Target({"resource_id": MACHINE}),
+    "fhir:Device-search-type": Listing(("?location=Location/{clinic}", "?_id={machine}")),
+    "fhir:Device-read": Target({"resource_id": MACHINE}),
     "fhir:DiagnosticReport-search-type": Listing(FHIR_SEARCH),
     "fhir:DiagnosticReport-read": Target({"resource_id": REPORT}),
     "fhir:not-found": Public("the OperationOutcome for unknown FHIR paths"),
